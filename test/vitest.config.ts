@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+// Workspace packages resolve to their TypeScript sources in tests, so no build is needed first.
+const resolve = { conditions: ['@sqs-envelope/source'] }
+
+export default defineConfig({
+  root,
+  test: {
+    projects: [
+      {
+        resolve,
+        test: {
+          name: 'unit',
+          root,
+          include: ['packages/*/src/**/*.test.ts'],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'integration',
+          root,
+          include: ['test/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+})
