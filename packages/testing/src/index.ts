@@ -1,1 +1,22 @@
-export {}
+export { LocalStackError, type LocalStackErrorCode } from './errors.ts'
+export {
+  findLocalStackDir,
+  type LocalStackCredentials,
+  type LocalStackMode,
+  localStackVersion,
+  type StartedLocalStack,
+  type StartLocalStackOptions,
+  startLocalStack,
+} from './localstack.ts'
+export {
+  createKmsClient,
+  createSqsClient,
+  createTestKey,
+  createTestQueue,
+  type LocalStackTarget,
+  type TestKey,
+  type TestKeyOptions,
+  type TestQueue,
+  type TestQueueOptions,
+  uniqueName,
+} from './resources.ts'
