@@ -1,11 +1,12 @@
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import {
+  type EnvelopeMessage,
   EnvelopeOpener,
   EnvelopeSealer,
-  type EnvelopeMessage,
   encodeBody,
   Fernet,
   isSqsEnvelopeError,
+  parseBody,
   type SqsEnvelopeErrorCode,
 } from '@sqs-envelope/core'
 import { createTestKey, type TestKey } from '@sqs-envelope/testing'
@@ -58,13 +59,26 @@ describe('opening: permanent failures are classified so the consumer quarantines
     expect(counts).toEqual({})
   })
 
-  it('a data key KMS cannot decrypt is KMS_INVALID_CIPHERTEXT', async () => {
+  it('a corrupted data key is KMS_INVALID_CIPHERTEXT', async () => {
     const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
     const sealed = await sealer.seal('x')
-    const body = JSON.parse(sealed.body) as Record<string, string>
-    const garbage = encodeBody(Buffer.alloc(120, 7), body.encrypted_message as string)
+    const { encryptedDataKey, token } = parseBody(sealed.body)
+    // Keep the key reference at the front of the blob; corrupt the wrapped key at its end.
+    const corrupted = Buffer.from(encryptedDataKey)
+    corrupted[corrupted.length - 1] = (corrupted[corrupted.length - 1] ?? 0) ^ 0xff
     const opener = new EnvelopeOpener({ kms })
-    expect(await failure(opener.open({ Body: garbage }))).toEqual({ code: 'KMS_INVALID_CIPHERTEXT', kind: 'permanent' })
+    expect(await failure(opener.open({ Body: encodeBody(corrupted, token) }))).toEqual({
+      code: 'KMS_INVALID_CIPHERTEXT',
+      kind: 'permanent',
+    })
+  })
+
+  it('a data key that names no KMS key is permanent (LocalStack: NotFoundException; AWS: InvalidCiphertext)', async () => {
+    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
+    const garbage = encodeBody(Buffer.alloc(120, 7), parseBody(sealed.body).token)
+    const result = await failure(new EnvelopeOpener({ kms }).open({ Body: garbage }))
+    expect(result.kind).toBe('permanent')
+    expect(['KMS_KEY_NOT_FOUND', 'KMS_INVALID_CIPHERTEXT']).toContain(result.code)
   })
 
   it('a message whose encryption context was changed is KMS_INVALID_CIPHERTEXT (KMS binds the context)', async () => {

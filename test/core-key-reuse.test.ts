@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SendMessageBatchCommand, type Message } from '@aws-sdk/client-sqs'
+import { type Message, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, EnvelopeSealer, type SealedMessage } from '@sqs-envelope/core'
 import { createKmsClient, createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

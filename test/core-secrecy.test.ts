@@ -44,16 +44,24 @@ describe('no plaintext and no key material leaks', () => {
     // Failures while the key is cached: a tampered token and an expired one.
     const body = JSON.parse(sealed.body) as Record<string, string>
     const token = body.encrypted_message as string
-    const tampered = JSON.stringify({ ...body, encrypted_message: `${token.slice(0, -6)}AAAA==` })
+    const flipAt = token.length - 10
+    const flipped = `${token.slice(0, flipAt)}${token[flipAt] === 'A' ? 'B' : 'A'}${token.slice(flipAt + 1)}`
+    const tampered = JSON.stringify({ ...body, encrypted_message: flipped })
     await new Promise((resolve) => setTimeout(resolve, 2100))
     const errors = [
       await opener.open({ Body: tampered }).catch((e: unknown) => e),
-      await new EnvelopeOpener({ kms: client, tokenTtlSeconds: 1 }).open({ Body: sealed.body }).catch((e: unknown) => e),
+      await new EnvelopeOpener({ kms: client, tokenTtlSeconds: 1 })
+        .open({ Body: sealed.body })
+        .catch((e: unknown) => e),
       await new EnvelopeOpener({ kms: client, allowedKmsKeyArns: [OTHER_ARN, OTHER_ARN.replace('key/0', 'key/1')] })
         .open({ Body: sealed.body })
         .catch((e: unknown) => e),
     ]
-    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['TOKEN_MAC', 'TOKEN_EXPIRED', 'KMS_KEY_NOT_ALLOWED'])
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual([
+      'TOKEN_MAC',
+      'TOKEN_EXPIRED',
+      'KMS_KEY_NOT_ALLOWED',
+    ])
     for (const error of errors) expect(error).toBeInstanceOf(Error)
 
     const written = [

@@ -65,7 +65,11 @@ describe('wire compatibility with the original Python recipe (boto3 + cryptograp
     const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
     const payloads: { value: unknown; contentType: 'text' | 'json' | 'bytes'; bytes: Buffer }[] = [
       { value: 'hello from node', contentType: 'text', bytes: Buffer.from('hello from node') },
-      { value: { order: 42, note: 'ünïcode' }, contentType: 'json', bytes: Buffer.from('{"order":42,"note":"ünïcode"}') },
+      {
+        value: { order: 42, note: 'ünïcode' },
+        contentType: 'json',
+        bytes: Buffer.from('{"order":42,"note":"ünïcode"}'),
+      },
       { value: Buffer.from([0, 1, 2, 255]), contentType: 'bytes', bytes: Buffer.from([0, 1, 2, 255]) },
     ]
     for (const p of payloads) {

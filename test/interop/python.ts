@@ -40,7 +40,9 @@ export async function runRecipe(args: string[], input?: Buffer): Promise<Record<
     child.stderr?.on('data', (c: string) => {
       stderr += c
     })
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`recipe.py exited ${code}: ${stderr}`))))
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`recipe.py exited ${code}: ${stderr}`)),
+    )
   })
   child.stdin?.end(input ?? Buffer.alloc(0))
   const stdout = await done

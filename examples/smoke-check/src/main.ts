@@ -37,12 +37,15 @@ async function main(): Promise<void> {
   verified(`LocalStack ${health.version} is healthy (sqs: ${health.services?.sqs}, kms: ${health.services?.kms})`)
 
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: QUEUE }))
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['RedrivePolicy'] }),
-  )
-  const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}') as { deadLetterTargetArn?: string; maxReceiveCount?: number }
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['RedrivePolicy'] }))
+  const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}') as {
+    deadLetterTargetArn?: string
+    maxReceiveCount?: number
+  }
   if (!redrive.deadLetterTargetArn?.endsWith(':sqs-envelope-demo-dlq')) throw new Error(`${QUEUE} has no DLQ redrive`)
-  verified(`queue ${QUEUE} exists at ${QueueUrl}, redriving to sqs-envelope-demo-dlq after ${redrive.maxReceiveCount} receives`)
+  verified(
+    `queue ${QUEUE} exists at ${QueueUrl}, redriving to sqs-envelope-demo-dlq after ${redrive.maxReceiveCount} receives`,
+  )
 
   const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: ALIAS }))
   if (!KeyMetadata?.Arn || KeyMetadata.KeyState !== 'Enabled') throw new Error(`${ALIAS} is not an enabled key`)
@@ -52,18 +55,26 @@ async function main(): Promise<void> {
   const sealer = new EnvelopeSealer({ kms, kmsKeyId: ALIAS, contentType: 'json' })
   const sealed = await sealer.seal(job)
   if (sealed.body.includes(job.jobId)) throw new Error('the sealed body contains the plaintext')
-  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: sealed.body, MessageAttributes: sealed.messageAttributes }))
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl, MessageBody: sealed.body, MessageAttributes: sealed.messageAttributes }),
+  )
   verified(`sealed job ${job.jobId} (${sealed.body.length} bytes, no plaintext in the body) and sent it`)
 
   const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [KeyMetadata.Arn] })
   for (let attempt = 0; attempt < 10; attempt++) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 2,
+        MessageAttributeNames: ['All'],
+      }),
     )
     for (const message of Messages) {
       const opened = await opener.open<typeof job>(message).catch(() => undefined)
       if (opened?.value.jobId !== job.jobId) continue
-      if (JSON.stringify(opened.value) !== JSON.stringify(job)) throw new Error('the opened job differs from the sent one')
+      if (JSON.stringify(opened.value) !== JSON.stringify(job))
+        throw new Error('the opened job differs from the sent one')
       await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }))
       verified(`received, verified and opened it under ${opened.kmsKeyArn}; the job matches; deleted it`)
       const s = sealer.metrics()

@@ -85,7 +85,11 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
   const timeoutMs = options.startupTimeoutMs ?? 240_000
 
   if (mode === 'endpoint' || (mode === 'auto' && endpoint)) {
-    if (!endpoint) throw new LocalStackError('LOCALSTACK_UNAVAILABLE', 'mode "endpoint" needs LOCALSTACK_ENDPOINT or options.endpoint')
+    if (!endpoint)
+      throw new LocalStackError(
+        'LOCALSTACK_UNAVAILABLE',
+        'mode "endpoint" needs LOCALSTACK_ENDPOINT or options.endpoint',
+      )
     await waitHealthy(endpoint, Math.min(timeoutMs, 30_000))
     return started(endpoint, region, 'endpoint', async () => {})
   }
@@ -167,7 +171,7 @@ function runLauncher(dir: string, args: string[], timeoutMs: number): Promise<st
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [join(dir, 'launcher.mjs'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOCALSTACK_STARTUP_TIMEOUT_SECONDS: String(Math.ceil(timeoutMs / 1000)) },
+      env: { ...process.env, LOCALSTACK_START_TIMEOUT: String(Math.ceil(timeoutMs / 1000)) },
     })
     let stdout = ''
     let stderr = ''
@@ -177,10 +181,13 @@ function runLauncher(dir: string, args: string[], timeoutMs: number): Promise<st
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk
     })
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs + 30_000)
+    // The first start also installs LocalStack into a virtualenv (minutes); only a hang is cut short.
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs + 15 * 60_000)
     child.on('error', (error) => {
       clearTimeout(timer)
-      reject(new LocalStackError('LOCALSTACK_LAUNCHER_FAILED', `could not run the LocalStack launcher`, { cause: error }))
+      reject(
+        new LocalStackError('LOCALSTACK_LAUNCHER_FAILED', `could not run the LocalStack launcher`, { cause: error }),
+      )
     })
     child.on('close', (code) => {
       clearTimeout(timer)

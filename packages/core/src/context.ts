@@ -1,0 +1,26 @@
+/** KMS's own shape for an encryption context. */
+type KmsEncryptionContext = Record<string, string>
+
+/** A KMS encryption context: non-secret string pairs that KMS binds to a data key. */
+export type EncryptionContext = Readonly<Record<string, string>>
+
+/** One canonical string per context (sorted keys), for cache keys. */
+export function canonicalContext(context: EncryptionContext | undefined): string {
+  if (!context) return '{}'
+  const keys = Object.keys(context).sort()
+  if (keys.length === 0) return '{}'
+  return JSON.stringify(keys.map((k) => [k, context[k]]))
+}
+
+/** The context as the KMS SDK takes it; undefined when empty, as KMS treats both alike. */
+export function kmsContext(context: EncryptionContext | undefined): KmsEncryptionContext | undefined {
+  return context && Object.keys(context).length > 0 ? { ...context } : undefined
+}
+
+/** The first required pair that `actual` lacks, or undefined when all are there. */
+export function missingContextKey(required: EncryptionContext, actual: EncryptionContext | undefined) {
+  for (const [key, value] of Object.entries(required)) {
+    if (actual?.[key] !== value) return key
+  }
+  return undefined
+}

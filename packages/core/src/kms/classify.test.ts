@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { isPermanentErrorCode, isTransientErrorCode } from '../errors.ts'
+import { awsError } from '../test-support/fake-kms.ts'
+import { classifyKmsError } from './classify.ts'
+
+describe('classifyKmsError', () => {
+  it.each([
+    ['InvalidCiphertextException', 'KMS_INVALID_CIPHERTEXT'],
+    ['IncorrectKeyException', 'KMS_INCORRECT_KEY'],
+    ['AccessDeniedException', 'KMS_ACCESS_DENIED'],
+    ['NotFoundException', 'KMS_KEY_NOT_FOUND'],
+    ['DisabledException', 'KMS_KEY_DISABLED'],
+    ['KMSInvalidStateException', 'KMS_KEY_DISABLED'],
+  ] as const)('%s is permanent: %s, not retried', (name, code) => {
+    const failure = classifyKmsError(awsError(name))
+    expect(failure).toEqual({ code, retryable: false, throttled: false })
+    expect(isPermanentErrorCode(failure.code)).toBe(true)
+  })
+
+  it.each([
+    ['ThrottlingException', 400],
+    ['TooManyRequestsException', 400],
+    ['SomethingNew', 429],
+  ])('%s (HTTP %i) is throttling: transient and retried', (name, status) => {
+    const failure = classifyKmsError(awsError(name, status))
+    expect(failure).toEqual({ code: 'KMS_THROTTLED', retryable: true, throttled: true })
+    expect(isTransientErrorCode(failure.code)).toBe(true)
+  })
+
+  it.each([
+    ['KMSInternalException', 500],
+    ['DependencyTimeoutException', 503],
+    ['KeyUnavailableException', 500],
+    ['UnrecognizedClientException', 400],
+    ['CredentialsProviderError', 0],
+  ])('%s (HTTP %i) is unavailable: transient and retried', (name, status) => {
+    expect(classifyKmsError(awsError(name, status))).toEqual({
+      code: 'KMS_UNAVAILABLE',
+      retryable: true,
+      throttled: false,
+    })
+  })
+
+  it('a network error is transient', () => {
+    const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+    expect(classifyKmsError(error).code).toBe('KMS_UNAVAILABLE')
+  })
+
+  it('anything unrecognised is transient, so no message is quarantined for it', () => {
+    expect(classifyKmsError('a string').code).toBe('KMS_UNAVAILABLE')
+    expect(classifyKmsError(undefined).code).toBe('KMS_UNAVAILABLE')
+  })
+
+  it('an aborted signal wins over the error it caused', () => {
+    const controller = new AbortController()
+    controller.abort()
+    expect(classifyKmsError(awsError('ThrottlingException'), controller.signal)).toEqual({
+      code: 'ABORTED',
+      retryable: false,
+      throttled: false,
+    })
+  })
+})

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { isSqsEnvelopeError } from '../errors.ts'
+import { MetricsRecorder } from '../metrics.ts'
+import { awsError, FAKE_KEY_ARN, fakeKms } from '../test-support/fake-kms.ts'
+import { backoffMs, KmsGateway } from './gateway.ts'
+
+const policy = { concurrency: 3, maxAttempts: 4, retryBaseDelayMs: 1, retryMaxDelayMs: 2 }
+
+describe('KmsGateway', () => {
+  it('never has more requests in flight than kmsConcurrency', async () => {
+    const kms = fakeKms()
+    kms.delayMs = 5
+    const gateway = new KmsGateway(kms.client, policy, new MetricsRecorder())
+    await Promise.all(Array.from({ length: 20 }, () => gateway.generateDataKey('alias/x', undefined)))
+    expect(kms.calls.generate).toBe(20)
+    expect(kms.calls.maxInFlight).toBe(3)
+  })
+
+  it('retries throttling and counts throttles, retries and every request sent', async () => {
+    const kms = fakeKms()
+    kms.failures.push(awsError('ThrottlingException'), awsError('KMSInternalException', 500))
+    const metrics = new MetricsRecorder()
+    const gateway = new KmsGateway(kms.client, policy, metrics)
+    const key = await gateway.generateDataKey('alias/x', undefined)
+    expect(key.plaintext).toHaveLength(32)
+    expect(key.keyArn).toBe(FAKE_KEY_ARN)
+    expect(metrics.snapshot()).toMatchObject({ generateDataKeyCalls: 3, throttles: 1, retries: 2 })
+  })
+
+  it('gives up after kmsMaxAttempts with a transient code', async () => {
+    const kms = fakeKms()
+    kms.failures.push(...Array.from({ length: 10 }, () => awsError('ThrottlingException')))
+    const metrics = new MetricsRecorder()
+    const gateway = new KmsGateway(kms.client, policy, metrics)
+    const error = await gateway.generateDataKey('alias/x', undefined).catch((e: unknown) => e)
+    expect(isSqsEnvelopeError(error) && error.code).toBe('KMS_THROTTLED')
+    expect(isSqsEnvelopeError(error) && error.kind).toBe('transient')
+    expect((error as Error).message).toBe('KMS GenerateDataKey failed with ThrottlingException after 4 attempts')
+    expect(kms.calls.generate).toBe(4)
+  })
+
+  it('does not retry a permanent answer', async () => {
+    const kms = fakeKms()
+    const metrics = new MetricsRecorder()
+    const gateway = new KmsGateway(kms.client, policy, metrics)
+    const error = await gateway.decrypt(Buffer.from('not ours'), undefined, undefined).catch((e: unknown) => e)
+    expect(isSqsEnvelopeError(error) && error.code).toBe('KMS_INVALID_CIPHERTEXT')
+    expect(kms.calls.decrypt).toBe(1)
+    expect(metrics.snapshot().retries).toBe(0)
+  })
+
+  it('stops retrying when its signal aborts during a backoff', async () => {
+    const kms = fakeKms()
+    kms.failures.push(...Array.from({ length: 10 }, () => awsError('ThrottlingException')))
+    const gateway = new KmsGateway(
+      kms.client,
+      { ...policy, maxAttempts: 10, retryBaseDelayMs: 1000, retryMaxDelayMs: 1000 },
+      new MetricsRecorder(),
+    )
+    const controller = new AbortController()
+    const pending = gateway.generateDataKey('alias/x', undefined, controller.signal).catch((e: unknown) => e)
+    setTimeout(() => controller.abort(), 20)
+    const error = await pending
+    expect(isSqsEnvelopeError(error) && error.code).toBe('ABORTED')
+    expect(kms.calls.generate).toBeLessThan(3)
+  })
+
+  it('backoff is full jitter, capped by kmsRetryMaxDelayMs', () => {
+    const p = { retryBaseDelayMs: 100, retryMaxDelayMs: 1000 }
+    for (let i = 0; i < 200; i++) {
+      expect(backoffMs(1, p)).toBeLessThanOrEqual(100)
+      expect(backoffMs(3, p)).toBeLessThanOrEqual(400)
+      expect(backoffMs(10, p)).toBeLessThanOrEqual(1000)
+      expect(backoffMs(10, p)).toBeGreaterThanOrEqual(0)
+    }
+  })
+})

@@ -1,0 +1,125 @@
+import type { KMSClient } from '@aws-sdk/client-kms'
+import type { EncryptionContext } from './context.ts'
+import { missingContextKey } from './context.ts'
+import { SqsEnvelopeError } from './errors.ts'
+import { kmsClientFor } from './kms/client.ts'
+import { KmsGateway } from './kms/gateway.ts'
+import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
+import { type OpenerOptions, type ResolvedOpenerOptions, resolveOpenerOptions } from './options.ts'
+import { UnwrapCache } from './unwrap-cache.ts'
+import { type ContentType, decodePayload, parseAttributes, parseBody, type ReceivedAttributes } from './wire.ts'
+
+/** The parts of an SQS message the opener reads; an SDK `Message` fits. */
+export interface EnvelopeMessage {
+  readonly Body?: string | undefined
+  readonly MessageAttributes?: ReceivedAttributes | undefined
+}
+
+/** Per-open options. */
+export interface OpenOptions {
+  /** Aborts the KMS request this open may wait on. */
+  readonly signal?: AbortSignal
+}
+
+/** An opened job. `plaintext` and `value` are the secret payload: keep them out of logs. */
+export interface OpenedMessage<T = unknown> {
+  /** The decrypted bytes. */
+  readonly plaintext: Buffer
+  /** The payload decoded by its content type: string (text), parsed JSON (json) or Buffer (bytes). */
+  readonly value: T
+  readonly contentType: ContentType
+  /** ARN of the KMS key that wrapped the data key. */
+  readonly kmsKeyArn: string
+  /** The encryption context KMS verified for the data key. */
+  readonly encryptionContext: EncryptionContext | undefined
+}
+
+/**
+ * Opens sealed jobs: checks the body and attributes, unwraps the data key
+ * through a cache (one KMS Decrypt per data key, not per message), verifies
+ * and decrypts the Fernet token. Permanent failures (`error.kind ===
+ * 'permanent'`) mean the message can never be opened; transient ones may pass.
+ */
+export class EnvelopeOpener {
+  readonly #options: ResolvedOpenerOptions
+  readonly #kms: KMSClient
+  readonly #ownsKms: boolean
+  readonly #metrics = new MetricsRecorder()
+  readonly #cache: UnwrapCache
+  #closed = false
+
+  constructor(options: OpenerOptions = {}) {
+    this.#options = resolveOpenerOptions(options)
+    const { kms, owned } = kmsClientFor(options)
+    this.#kms = kms
+    this.#ownsKms = owned
+    const gateway = new KmsGateway(kms, this.#options.kms, this.#metrics)
+    this.#cache = new UnwrapCache(
+      gateway,
+      { maxEntries: this.#options.dataKeyCacheMaxEntries, ttlMs: this.#options.dataKeyCacheTtlMs },
+      { allowedKeyArns: this.#options.allowedKmsKeyArns },
+      this.#metrics,
+    )
+  }
+
+  async open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = {}): Promise<OpenedMessage<T>> {
+    if (typeof message?.Body !== 'string') {
+      throw new SqsEnvelopeError('BODY_SHAPE', 'the SQS message has no body')
+    }
+    const { encryptedDataKey, token } = parseBody(message.Body)
+    const { contentType, encryptionContext } = parseAttributes(message.MessageAttributes)
+    const required = this.#options.requiredEncryptionContext
+    if (required) {
+      const missing = missingContextKey(required, encryptionContext)
+      if (missing !== undefined) {
+        throw new SqsEnvelopeError(
+          'CONTEXT_MISMATCH',
+          `the message's encryption context lacks the required value for ${JSON.stringify(missing)}`,
+        )
+      }
+    }
+    const ttlSeconds = this.#options.tokenTtlSeconds
+    const { plaintext, kmsKeyArn } = await this.#cache.withKey(
+      encryptedDataKey,
+      encryptionContext,
+      (fernet, keyArn) => ({
+        plaintext: fernet.decrypt(token, ttlSeconds === undefined ? {} : { ttlSeconds }),
+        kmsKeyArn: keyArn,
+      }),
+      options.signal,
+    )
+    return {
+      plaintext,
+      value: decodePayload(plaintext, contentType) as T,
+      contentType,
+      kmsKeyArn,
+      encryptionContext,
+    }
+  }
+
+  /** Counters of KMS calls and cache behaviour so far. */
+  metrics(): KmsMetrics {
+    return this.#metrics.snapshot()
+  }
+
+  /** Unwrapped data keys held now. */
+  get cachedDataKeys(): number {
+    return this.#cache.size
+  }
+
+  /** Zero-fills every cached data key; destroys the KMS client if this opener built it. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#cache.close()
+    if (this.#ownsKms) this.#kms.destroy()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  toJSON(): { allowedKmsKeyArns: string[] } {
+    return { allowedKmsKeyArns: [...this.#options.allowedKmsKeyArns] }
+  }
+}

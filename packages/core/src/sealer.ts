@@ -1,0 +1,111 @@
+import type { KMSClient } from '@aws-sdk/client-kms'
+import type { EncryptionContext } from './context.ts'
+import { DataKeyPool } from './data-key-pool.ts'
+import { kmsClientFor } from './kms/client.ts'
+import { KmsGateway } from './kms/gateway.ts'
+import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
+import {
+  contentTypeOption,
+  contextOption,
+  type ResolvedSealerOptions,
+  resolveSealerOptions,
+  type SealerOptions,
+} from './options.ts'
+import { type ContentType, encodeAttributes, encodeBody, encodePayload, type MessageAttributes } from './wire.ts'
+
+/** Per-seal overrides. */
+export interface SealOptions {
+  /** How to encode this payload. @defaultValue the sealer's `contentType` */
+  readonly contentType?: ContentType
+  /** Replaces the sealer's encryption context for this message. @defaultValue the sealer's `encryptionContext` */
+  readonly encryptionContext?: EncryptionContext
+  /** Aborts the KMS request this seal may wait on. */
+  readonly signal?: AbortSignal
+}
+
+/** A sealed job, ready for SQS SendMessage: nothing in it is secret. */
+export interface SealedMessage {
+  /** The SQS message body (wire format v1 JSON). */
+  readonly body: string
+  /** Our metadata attributes (format version, content type, encryption context). */
+  readonly messageAttributes: MessageAttributes
+  /** ARN of the KMS key that wrapped the data key. */
+  readonly kmsKeyArn: string
+}
+
+/**
+ * Seals jobs for SQS: Fernet under a KMS data key, which is reused within
+ * limits (age, messages, bytes) per encryption context.
+ *
+ * @example
+ * const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/orders' })
+ * const { body, messageAttributes } = await sealer.seal({ orderId: 42 }, { contentType: 'json' })
+ */
+export class EnvelopeSealer {
+  readonly #options: ResolvedSealerOptions
+  readonly #kms: KMSClient
+  readonly #ownsKms: boolean
+  readonly #metrics = new MetricsRecorder()
+  readonly #pool: DataKeyPool
+  #closed = false
+
+  constructor(options: SealerOptions) {
+    this.#options = resolveSealerOptions(options)
+    const { kms, owned } = kmsClientFor(options)
+    this.#kms = kms
+    this.#ownsKms = owned
+    const gateway = new KmsGateway(kms, this.#options.kms, this.#metrics)
+    this.#pool = new DataKeyPool(
+      gateway,
+      {
+        reuse: this.#options.reuse,
+        maxAgeMs: this.#options.maxDataKeyAgeMs,
+        maxMessages: this.#options.maxMessagesPerDataKey,
+        maxBytes: this.#options.maxBytesPerDataKey,
+      },
+      this.#metrics,
+    )
+  }
+
+  /** The KMS key id this sealer wraps data keys with. */
+  get kmsKeyId(): string {
+    return this.#options.kmsKeyId
+  }
+
+  /** Seals one payload. Throws PAYLOAD_UNSEALABLE for a payload its content type cannot carry. */
+  async seal(payload: unknown, options: SealOptions = {}): Promise<SealedMessage> {
+    const contentType = contentTypeOption('contentType', options.contentType, this.#options.contentType)
+    const context =
+      options.encryptionContext === undefined
+        ? this.#options.encryptionContext
+        : contextOption('encryptionContext', options.encryptionContext)
+    const plaintext = encodePayload(payload, contentType)
+    const sealed = await this.#pool.seal(this.#options.kmsKeyId, context, plaintext, options.signal)
+    return {
+      body: encodeBody(sealed.encryptedDataKey, sealed.token),
+      messageAttributes: encodeAttributes(context ? { contentType, encryptionContext: context } : { contentType }),
+      kmsKeyArn: sealed.keyArn,
+    }
+  }
+
+  /** Counters of KMS calls and key reuse so far. */
+  metrics(): KmsMetrics {
+    return this.#metrics.snapshot()
+  }
+
+  /** Zero-fills every live data key; destroys the KMS client if this sealer built it. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#pool.close()
+    if (this.#ownsKms) this.#kms.destroy()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  toJSON(): { kmsKeyId: string } {
+    return { kmsKeyId: this.#options.kmsKeyId }
+  }
+}

@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto'
+import type { EncryptionContext } from './context.ts'
+import { canonicalContext, kmsContext } from './context.ts'
+import { createFernet, rethrowUnlessOthersAbort } from './data-key-pool.ts'
+import { SqsEnvelopeError } from './errors.ts'
+import type { Fernet } from './fernet.ts'
+import type { KmsGateway } from './kms/gateway.ts'
+import type { MetricsRecorder } from './metrics.ts'
+
+/** Bounds of the receiving-side cache of unwrapped data keys. */
+export interface UnwrapCacheLimits {
+  readonly maxEntries: number
+  readonly ttlMs: number
+}
+
+/** Which data keys the receiving side accepts. */
+export interface UnwrapPolicy {
+  /** ARNs of the KMS keys whose data keys are accepted; empty: any key the caller may use. */
+  readonly allowedKeyArns: ReadonlySet<string>
+}
+
+interface CachedKey {
+  readonly fernet: Fernet
+  readonly keyArn: string
+  readonly timer: NodeJS.Timeout
+  evicted: boolean
+}
+
+/**
+ * Receiving side: data keys unwrapped by KMS Decrypt, cached by SHA-256 of the
+ * CiphertextBlob and the encryption context, LRU with a TTL. Concurrent misses
+ * on one blob make one Decrypt (single-flight). Evicted keys are zero-filled.
+ * The Fernet work runs synchronously with the lookup, so an eviction cannot
+ * zero a key while a message is being opened with it.
+ */
+export class UnwrapCache {
+  readonly #gateway: KmsGateway
+  readonly #limits: UnwrapCacheLimits
+  readonly #policy: UnwrapPolicy
+  readonly #metrics: MetricsRecorder
+  // Map order is recency order: a hit moves its entry to the end.
+  readonly #entries = new Map<string, CachedKey>()
+  readonly #pending = new Map<string, Promise<CachedKey>>()
+  #closed = false
+
+  constructor(gateway: KmsGateway, limits: UnwrapCacheLimits, policy: UnwrapPolicy, metrics: MetricsRecorder) {
+    this.#gateway = gateway
+    this.#limits = limits
+    this.#policy = policy
+    this.#metrics = metrics
+  }
+
+  /** Number of data keys held now. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /**
+   * Runs `use` with the Fernet for this data key, unwrapping it through KMS on a miss.
+   * `use` must be synchronous: the key is only guaranteed alive while it runs.
+   */
+  async withKey<T>(
+    encryptedDataKey: Uint8Array,
+    context: EncryptionContext | undefined,
+    use: (fernet: Fernet, keyArn: string) => T,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const id = cacheId(encryptedDataKey, context)
+    for (;;) {
+      if (this.#closed) throw new SqsEnvelopeError('CLOSED', 'the opener is closed')
+      const cached = this.#entries.get(id)
+      if (cached) {
+        this.#entries.delete(id)
+        this.#entries.set(id, cached)
+        this.#metrics.increment('cacheHits')
+        return use(cached.fernet, cached.keyArn)
+      }
+      const pending = this.#pending.get(id)
+      if (pending) {
+        this.#metrics.increment('singleFlightJoins')
+        await pending.catch((error: unknown) => rethrowUnlessOthersAbort(error, signal))
+        continue
+      }
+      const unwrap = this.#unwrap(id, encryptedDataKey, context, signal)
+      this.#pending.set(id, unwrap)
+      let entry: CachedKey
+      try {
+        entry = await unwrap
+      } finally {
+        this.#pending.delete(id)
+      }
+      // Other opens may have pushed it out of a small cache meanwhile; then look again.
+      if (!entry.evicted) {
+        this.#metrics.increment('cacheMisses')
+        return use(entry.fernet, entry.keyArn)
+      }
+    }
+  }
+
+  /** Zero-fills and drops every cached key. Later calls throw CLOSED. */
+  close(): void {
+    this.#closed = true
+    for (const id of [...this.#entries.keys()]) this.#evict(id)
+  }
+
+  async #unwrap(
+    id: string,
+    encryptedDataKey: Uint8Array,
+    context: EncryptionContext | undefined,
+    signal?: AbortSignal,
+  ): Promise<CachedKey> {
+    const allowed = this.#policy.allowedKeyArns
+    // With exactly one allowed key, KMS itself refuses any other (IncorrectKeyException).
+    const keyId = allowed.size === 1 ? [...allowed][0] : undefined
+    const key = await this.#gateway.decrypt(encryptedDataKey, kmsContext(context), keyId, signal)
+    if (allowed.size > 0 && !allowed.has(key.keyArn)) {
+      key.plaintext.fill(0)
+      throw new SqsEnvelopeError(
+        'KMS_KEY_NOT_ALLOWED',
+        `the data key was encrypted under ${key.keyArn}, which is not in allowedKmsKeyArns`,
+      )
+    }
+    const fernet = createFernet(key.plaintext)
+    if (this.#closed) {
+      fernet.destroy()
+      throw new SqsEnvelopeError('CLOSED', 'the opener is closed')
+    }
+    const timer = setTimeout(() => this.#evict(id), this.#limits.ttlMs)
+    timer.unref()
+    const entry: CachedKey = { fernet, keyArn: key.keyArn, timer, evicted: false }
+    this.#entries.set(id, entry)
+    while (this.#entries.size > this.#limits.maxEntries) {
+      const oldest = this.#entries.keys().next().value
+      if (oldest === undefined) break
+      this.#evict(oldest)
+    }
+    return entry
+  }
+
+  #evict(id: string): void {
+    const entry = this.#entries.get(id)
+    if (!entry) return
+    this.#entries.delete(id)
+    entry.evicted = true
+    clearTimeout(entry.timer)
+    entry.fernet.destroy()
+    this.#metrics.increment('keysEvicted')
+  }
+}
+
+function cacheId(encryptedDataKey: Uint8Array, context: EncryptionContext | undefined): string {
+  return createHash('sha256')
+    .update(encryptedDataKey)
+    .update('\u0000')
+    .update(canonicalContext(context))
+    .digest('base64')
+}
