@@ -73,6 +73,8 @@ describe('no plaintext and no key material leaks', () => {
       inspect(opener, { depth: Number.POSITIVE_INFINITY, showHidden: true }),
       String(sealer),
       JSON.stringify(sealer.metrics()),
+      JSON.stringify(opened),
+      inspect(opened, { depth: Number.POSITIVE_INFINITY }),
       ...errors.flatMap((e) => [String(e), JSON.stringify(e), inspect(e, { depth: 2 }), (e as Error).stack ?? '']),
     ].join('\n')
     expect(written).not.toContain(marker)

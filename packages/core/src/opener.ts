@@ -21,7 +21,10 @@ export interface OpenOptions {
   readonly signal?: AbortSignal
 }
 
-/** An opened job. `plaintext` and `value` are the secret payload: keep them out of logs. */
+/**
+ * An opened job. `plaintext` and `value` are the secret payload: `JSON.stringify`
+ * and `util.inspect` of this object show `[redacted]` in their place.
+ */
 export interface OpenedMessage<T = unknown> {
   /** The decrypted bytes. */
   readonly plaintext: Buffer
@@ -88,13 +91,13 @@ export class EnvelopeOpener {
       }),
       options.signal,
     )
-    return {
+    return redacted({
       plaintext,
       value: decodePayload(plaintext, contentType) as T,
       contentType,
       kmsKeyArn,
       encryptionContext,
-    }
+    })
   }
 
   /** Counters of KMS calls and cache behaviour so far. */
@@ -122,4 +125,22 @@ export class EnvelopeOpener {
   toJSON(): { allowedKmsKeyArns: string[] } {
     return { allowedKmsKeyArns: [...this.#options.allowedKmsKeyArns] }
   }
+}
+
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom')
+
+/** Keeps the payload out of accidental logs: serialising the object shows only its metadata. */
+function redacted<T>(opened: OpenedMessage<T>): OpenedMessage<T> {
+  const safe = () => ({
+    plaintext: '[redacted]',
+    value: '[redacted]',
+    contentType: opened.contentType,
+    kmsKeyArn: opened.kmsKeyArn,
+    encryptionContext: opened.encryptionContext,
+  })
+  Object.defineProperties(opened, {
+    toJSON: { value: safe, enumerable: false },
+    [inspectCustom]: { value: () => `OpenedMessage ${JSON.stringify(safe())}`, enumerable: false },
+  })
+  return opened
 }

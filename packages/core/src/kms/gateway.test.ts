@@ -1,3 +1,4 @@
+import { GenerateDataKeyCommand } from '@aws-sdk/client-kms'
 import { describe, expect, it } from 'vitest'
 import { isSqsEnvelopeError } from '../errors.ts'
 import { MetricsRecorder } from '../metrics.ts'
@@ -63,6 +64,26 @@ describe('KmsGateway', () => {
     const error = await pending
     expect(isSqsEnvelopeError(error) && error.code).toBe('ABORTED')
     expect(kms.calls.generate).toBeLessThan(3)
+  })
+
+  it('a data key unwrapped by KMS must be 32 bytes', async () => {
+    const kms = fakeKms()
+    const gateway = new KmsGateway(kms.client, policy, new MetricsRecorder())
+    kms.keyBytes = 16
+    const short = await gateway.generateDataKey('alias/x', undefined).catch((e: unknown) => e)
+    expect(isSqsEnvelopeError(short) && short.message).toBe(
+      'a GenerateDataKey answer must hold a 32-byte plaintext key, its CiphertextBlob and the KeyId',
+    )
+    // A 16-byte key wrapped elsewhere (e.g. AES_128) comes back from Decrypt: permanent, and wiped.
+    const fakeGenerate = await kms.client.send(new GenerateDataKeyCommand({ KeyId: 'alias/x' }))
+    const error = await gateway
+      .decrypt(fakeGenerate.CiphertextBlob as Uint8Array, undefined, undefined)
+      .catch((e: unknown) => e)
+    expect(isSqsEnvelopeError(error) && [error.code, error.message]).toEqual([
+      'KMS_INVALID_CIPHERTEXT',
+      'a data key unwrapped by KMS must be 32 bytes',
+    ])
+    expect((kms.handedOut.at(-1) as Buffer).every((byte) => byte === 0)).toBe(true)
   })
 
   it('backoff is full jitter, capped by kmsRetryMaxDelayMs', () => {

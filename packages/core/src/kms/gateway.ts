@@ -51,7 +51,10 @@ export class KmsGateway {
     const plaintext = out.Plaintext
     if (plaintext?.length !== 32 || !out.CiphertextBlob || !out.KeyId) {
       plaintext?.fill(0)
-      throw new SqsEnvelopeError('KMS_UNAVAILABLE', 'KMS GenerateDataKey returned an incomplete answer')
+      throw new SqsEnvelopeError(
+        'KMS_UNAVAILABLE',
+        'a GenerateDataKey answer must hold a 32-byte plaintext key, its CiphertextBlob and the KeyId',
+      )
     }
     return { plaintext: asBuffer(plaintext), ciphertext: out.CiphertextBlob, keyArn: out.KeyId } satisfies GeneratedKey
   }
@@ -70,12 +73,12 @@ export class KmsGateway {
     const plaintext = out.Plaintext
     if (!plaintext || !out.KeyId) {
       plaintext?.fill(0)
-      throw new SqsEnvelopeError('KMS_UNAVAILABLE', 'KMS Decrypt returned an incomplete answer')
+      throw new SqsEnvelopeError('KMS_UNAVAILABLE', 'a Decrypt answer must hold the plaintext and the KeyId')
     }
     if (plaintext.length !== 32) {
-      // A data key of ours is always AES_256; anything else was not sealed by this format.
+      // Our data keys are always AES_256: another length was never a key of this format.
       plaintext.fill(0)
-      throw new SqsEnvelopeError('KMS_INVALID_CIPHERTEXT', 'KMS Decrypt returned a key that is not 32 bytes')
+      throw new SqsEnvelopeError('KMS_INVALID_CIPHERTEXT', 'a data key unwrapped by KMS must be 32 bytes')
     }
     return { plaintext: asBuffer(plaintext), keyArn: out.KeyId }
   }

@@ -11,6 +11,8 @@ export interface FakeKms {
   /** Errors to throw, in order, before answering normally. */
   readonly failures: unknown[]
   delayMs: number
+  /** Length of the plaintext keys handed out (KMS's AES_256 is 32). */
+  keyBytes: number
 }
 
 export const FAKE_KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555'
@@ -27,6 +29,7 @@ export function fakeKms(): FakeKms {
     calls: { generate: 0, decrypt: 0, maxInFlight: 0 },
     failures: [],
     delayMs: 1,
+    keyBytes: 32,
     client: {
       send: async (command: unknown, options?: { abortSignal?: AbortSignal }) => {
         inFlight++
@@ -39,7 +42,7 @@ export function fakeKms(): FakeKms {
           const failure = fake.failures.shift()
           if (failure) throw failure
           if (command instanceof GenerateDataKeyCommand) {
-            const plaintext = randomBytes(32)
+            const plaintext = randomBytes(fake.keyBytes)
             const blob = randomBytes(48)
             keys.set(blob.toString('hex'), Buffer.from(plaintext))
             fake.handedOut.push(plaintext)
