@@ -54,8 +54,9 @@ const CREDENTIALS: LocalStackCredentials = Object.freeze({ accessKeyId: 'test', 
  * directory or above this module.
  */
 export function findLocalStackDir(explicit?: string): string | undefined {
-  const candidates = [explicit, process.env.SQS_ENVELOPE_LOCALSTACK_DIR].filter((d): d is string => !!d)
-  for (const dir of candidates) if (existsSync(join(dir, 'version'))) return resolve(dir)
+  // A folder named by the caller is used or nothing is: no search behind its back.
+  const named = explicit ?? process.env.SQS_ENVELOPE_LOCALSTACK_DIR
+  if (named) return existsSync(join(named, 'version')) ? resolve(named) : undefined
   for (const start of [process.cwd(), dirname(fileURLToPath(import.meta.url))]) {
     for (let dir = resolve(start); ; dir = dirname(dir)) {
       if (existsSync(join(dir, 'localstack', 'launcher.mjs'))) return join(dir, 'localstack')
@@ -157,7 +158,7 @@ async function startHost(options: StartLocalStackOptions, region: string, timeou
     throw new LocalStackError(
       'LOCALSTACK_UNAVAILABLE',
       'no LocalStack: set LOCALSTACK_ENDPOINT to a running one, install and start Docker, ' +
-        'or run inside the sqs-envelope repository (python3 with venv and pip is needed for its host-mode launcher)',
+        'or run inside the sqs-envelope repository (its host-mode launcher needs python3.13 with venv and pip)',
     )
   }
   const out = await runLauncher(dir, ['start', '--json'], timeoutMs)
