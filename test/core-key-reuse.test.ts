@@ -1,5 +1,5 @@
 import { type Message, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs'
-import { EnvelopeOpener, EnvelopeSealer, type SealedMessage } from '@sqs-envelope/core'
+import { EnvelopeOpener, EnvelopeSealer, type SealedMessage, type SealerOptions } from '@sqs-envelope/core'
 import { createKmsClient, createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { countKmsCalls, localstack, mapLimit } from './support.ts'
@@ -82,33 +82,30 @@ describe('data-key reuse against LocalStack KMS', () => {
     await queue.delete()
   })
 
-  it('reuse: false makes 1,000 GenerateDataKey and 1,000 Decrypt, as the original recipe', async () => {
+  /** Seals the 1,000 payloads with these options, opens them with a fresh opener; returns each side's KMS calls. */
+  async function roundTrip(options: Omit<SealerOptions, 'kms' | 'kmsKeyId'>) {
     const sender = countedKms()
-    const sealer = new EnvelopeSealer({ kms: sender.client, kmsKeyId: keyId, reuse: false })
-    const sealed = await sealAll(sealer)
-    expect(sender.counts).toEqual({ GenerateDataKeyCommand: N })
+    const sealed = await sealAll(new EnvelopeSealer({ kms: sender.client, kmsKeyId: keyId, ...options }))
     const receiver = countedKms()
-    const opener = new EnvelopeOpener({ kms: receiver.client })
     const opened = await openAll(
-      opener,
+      new EnvelopeOpener({ kms: receiver.client }),
       sealed.map((s) => ({ Body: s.body, MessageAttributes: s.messageAttributes })),
     )
     expect(opened).toEqual(payloads)
-    expect(receiver.counts).toEqual({ DecryptCommand: N })
+    return { sender: sender.counts, receiver: receiver.counts }
+  }
+
+  it('reuse: false makes 1,000 GenerateDataKey and 1,000 Decrypt, as the original recipe', async () => {
+    expect(await roundTrip({ reuse: false })).toEqual({
+      sender: { GenerateDataKeyCommand: N },
+      receiver: { DecryptCommand: N },
+    })
   })
 
   it('a limit of 100 messages per data key makes 10 GenerateDataKey for 1,000 messages (and 10 Decrypt)', async () => {
-    const sender = countedKms()
-    const sealer = new EnvelopeSealer({ kms: sender.client, kmsKeyId: keyId, maxMessagesPerDataKey: 100 })
-    const sealed = await sealAll(sealer)
-    expect(sender.counts).toEqual({ GenerateDataKeyCommand: 10 })
-    const receiver = countedKms()
-    const opener = new EnvelopeOpener({ kms: receiver.client })
-    const opened = await openAll(
-      opener,
-      sealed.map((s) => ({ Body: s.body, MessageAttributes: s.messageAttributes })),
-    )
-    expect(opened).toEqual(payloads)
-    expect(receiver.counts).toEqual({ DecryptCommand: 10 })
+    expect(await roundTrip({ maxMessagesPerDataKey: 100 })).toEqual({
+      sender: { GenerateDataKeyCommand: 10 },
+      receiver: { DecryptCommand: 10 },
+    })
   })
 })

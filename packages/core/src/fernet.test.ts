@@ -3,8 +3,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { inspect } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
-import { isSqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
+import type { SqsEnvelopeErrorCode } from './errors.ts'
 import { FERNET_MAX_CLOCK_SKEW_SECONDS, Fernet } from './fernet.ts'
+import { failure } from './test-support/failure.ts'
 
 // The vectors are the public Fernet spec's; a copy lives in the repo so tests never read outside it.
 const FIXTURES = new URL('./__fixtures__/fernet-spec/', import.meta.url)
@@ -38,17 +39,6 @@ function vectors<T>(name: string, base = FIXTURES): T[] {
 }
 
 const unixSeconds = (iso: string): number => Date.parse(iso) / 1000
-
-/** Runs `fn`, expecting an SqsEnvelopeError with this code whose message starts with `precondition`, if given. */
-function failure(fn: () => unknown): { code: SqsEnvelopeErrorCode; message: string } {
-  try {
-    fn()
-  } catch (error) {
-    if (!isSqsEnvelopeError(error)) throw error
-    return { code: error.code, message: error.message }
-  }
-  throw new Error('expected an SqsEnvelopeError, but nothing was thrown')
-}
 
 function expectFailure(fn: () => unknown, code: SqsEnvelopeErrorCode, precondition?: string): void {
   const { code: actual, message } = failure(fn)

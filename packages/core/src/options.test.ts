@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { isSqsEnvelopeError } from './errors.ts'
 import { DEFAULTS, resolveOpenerOptions, resolveSealerOptions } from './options.ts'
+import { failure } from './test-support/failure.ts'
 
 function optionError(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    if (isSqsEnvelopeError(error) && error.code === 'OPTION_INVALID') return error.message
-    throw error
-  }
-  throw new Error('expected OPTION_INVALID')
+  const { code, message } = failure(fn)
+  expect(code).toBe('OPTION_INVALID')
+  return message
 }
 
 describe('sealer options', () => {

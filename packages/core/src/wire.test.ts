@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto'
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { encodeUrlsafeBase64 } from './base64.ts'
-import { isSqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
+import type { SqsEnvelopeErrorCode } from './errors.ts'
 import { Fernet } from './fernet.ts'
+import { failure } from './test-support/failure.ts'
 import {
   ATTRIBUTE_CONTENT_TYPE,
   ATTRIBUTE_CONTEXT,
@@ -19,16 +20,6 @@ import {
   parseBody,
   type ReceivedAttributes,
 } from './wire.ts'
-
-function failure(fn: () => unknown): { code: SqsEnvelopeErrorCode; message: string } {
-  try {
-    fn()
-  } catch (error) {
-    if (!isSqsEnvelopeError(error)) throw error
-    return { code: error.code, message: error.message }
-  }
-  throw new Error('expected an SqsEnvelopeError, but nothing was thrown')
-}
 
 function expectFailure(fn: () => unknown, code: SqsEnvelopeErrorCode): void {
   expect(failure(fn).code).toBe(code)

@@ -1,0 +1,12 @@
+import { isSqsEnvelopeError, type SqsEnvelopeErrorCode } from '../errors.ts'
+
+/** Runs `fn`, expecting it to throw an SqsEnvelopeError; returns its code and message. */
+export function failure(fn: () => unknown): { code: SqsEnvelopeErrorCode; message: string } {
+  try {
+    fn()
+  } catch (error) {
+    if (!isSqsEnvelopeError(error)) throw error
+    return { code: error.code, message: error.message }
+  }
+  throw new Error('expected an SqsEnvelopeError, but nothing was thrown')
+}
