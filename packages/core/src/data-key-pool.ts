@@ -1,9 +1,10 @@
 import type { EncryptionContext } from './context.ts'
 import { canonicalContext, kmsContext } from './context.ts'
-import { isSqsEnvelopeError, SqsEnvelopeError } from './errors.ts'
+import { SqsEnvelopeError } from './errors.ts'
 import { Fernet } from './fernet.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
+import { SingleFlight, settleUnlessOthersAbort } from './single-flight.ts'
 
 /** When a sending-side data key must be retired. */
 export interface DataKeyLimits {
@@ -43,7 +44,7 @@ export class DataKeyPool {
   readonly #limits: DataKeyLimits
   readonly #metrics: MetricsRecorder
   readonly #live = new Map<string, LiveKey>()
-  readonly #pending = new Map<string, Promise<void>>()
+  readonly #generations = new SingleFlight<void>()
   #closed = false
 
   constructor(gateway: KmsGateway, limits: DataKeyLimits, metrics: MetricsRecorder) {
@@ -74,20 +75,11 @@ export class DataKeyPool {
         return { token, encryptedDataKey: live.ciphertext, keyArn: live.keyArn }
       }
       if (live) this.#retire(slot, live)
-      const pending = this.#pending.get(slot)
-      if (pending) {
-        this.#metrics.increment('singleFlightJoins')
-        await pending.catch((error: unknown) => rethrowUnlessOthersAbort(error, signal))
-        continue
-      }
-      missed = true
-      const generation = this.#generate(slot, keyId, context, signal)
-      this.#pending.set(slot, generation)
-      try {
-        await generation
-      } finally {
-        this.#pending.delete(slot)
-      }
+      const { promise, joined } = this.#generations.run(slot, () => this.#generate(slot, keyId, context, signal))
+      if (joined) this.#metrics.increment('singleFlightJoins')
+      else missed = true
+      // Whoever generated it, the new key is in #live now: take a share of it on the next pass.
+      await settleUnlessOthersAbort(promise, signal)
     }
   }
 
@@ -159,15 +151,6 @@ export class DataKeyPool {
   #assertOpen(): void {
     if (this.#closed) throw new SqsEnvelopeError('CLOSED', 'the sealer is closed')
   }
-}
-
-/**
- * A joiner inherits the outcome of the call it joined, except that call's own
- * abort: then it tries again under its own signal.
- */
-export function rethrowUnlessOthersAbort(error: unknown, signal: AbortSignal | undefined): void {
-  if (isSqsEnvelopeError(error) && error.code === 'ABORTED' && !signal?.aborted) return
-  throw error
 }
 
 /** A Fernet over the plaintext data key; the KMS buffer is zero-filled at once. */

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
 import type { EncryptionContext } from './context.ts'
 import { canonicalContext, kmsContext } from './context.ts'
-import { createFernet, rethrowUnlessOthersAbort } from './data-key-pool.ts'
+import { createFernet } from './data-key-pool.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import type { Fernet } from './fernet.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
+import { SingleFlight, settleUnlessOthersAbort } from './single-flight.ts'
 
 /** Bounds of the receiving-side cache of unwrapped data keys. */
 export interface UnwrapCacheLimits {
@@ -40,7 +41,7 @@ export class UnwrapCache {
   readonly #metrics: MetricsRecorder
   // Map order is recency order: a hit moves its entry to the end.
   readonly #entries = new Map<string, CachedKey>()
-  readonly #pending = new Map<string, Promise<CachedKey>>()
+  readonly #unwraps = new SingleFlight<CachedKey>()
   #closed = false
 
   constructor(gateway: KmsGateway, limits: UnwrapCacheLimits, policy: UnwrapPolicy, metrics: MetricsRecorder) {
@@ -75,23 +76,12 @@ export class UnwrapCache {
         this.#metrics.increment('cacheHits')
         return use(cached.fernet, cached.keyArn)
       }
-      const pending = this.#pending.get(id)
-      if (pending) {
-        this.#metrics.increment('singleFlightJoins')
-        await pending.catch((error: unknown) => rethrowUnlessOthersAbort(error, signal))
-        continue
-      }
-      const unwrap = this.#unwrap(id, encryptedDataKey, context, signal)
-      this.#pending.set(id, unwrap)
-      let entry: CachedKey
-      try {
-        entry = await unwrap
-      } finally {
-        this.#pending.delete(id)
-      }
+      const { promise, joined } = this.#unwraps.run(id, () => this.#unwrap(id, encryptedDataKey, context, signal))
+      if (joined) this.#metrics.increment('singleFlightJoins')
+      const entry = await settleUnlessOthersAbort(promise, signal)
       // Other opens may have pushed it out of a small cache meanwhile; then look again.
-      if (!entry.evicted) {
-        this.#metrics.increment('cacheMisses')
+      if (entry && !entry.evicted) {
+        this.#metrics.increment(joined ? 'cacheHits' : 'cacheMisses')
         return use(entry.fernet, entry.keyArn)
       }
     }
