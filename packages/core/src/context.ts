@@ -4,12 +4,18 @@ type KmsEncryptionContext = Record<string, string>
 /** A KMS encryption context: non-secret string pairs that KMS binds to a data key. */
 export type EncryptionContext = Readonly<Record<string, string>>
 
+// Options freeze their contexts, so a sealer's context is canonicalised once, not per message.
+const canonicalOfFrozen = new WeakMap<EncryptionContext, string>()
+
 /** One canonical string per context (sorted keys), for cache keys. */
 export function canonicalContext(context: EncryptionContext | undefined): string {
   if (!context) return '{}'
+  const known = canonicalOfFrozen.get(context)
+  if (known !== undefined) return known
   const keys = Object.keys(context).sort()
-  if (keys.length === 0) return '{}'
-  return JSON.stringify(keys.map((k) => [k, context[k]]))
+  const canonical = keys.length === 0 ? '{}' : JSON.stringify(keys.map((k) => [k, context[k]]))
+  if (Object.isFrozen(context)) canonicalOfFrozen.set(context, canonical)
+  return canonical
 }
 
 /** The context as the KMS SDK takes it; undefined when empty, as KMS treats both alike. */

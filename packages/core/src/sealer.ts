@@ -47,6 +47,7 @@ export class EnvelopeSealer {
   readonly #ownsKms: boolean
   readonly #metrics = new MetricsRecorder()
   readonly #pool: DataKeyPool
+  readonly #attributesByType = new Map<ContentType, MessageAttributes>()
   #closed = false
 
   constructor(options: SealerOptions) {
@@ -83,9 +84,27 @@ export class EnvelopeSealer {
     const sealed = await this.#pool.seal(this.#options.kmsKeyId, context, plaintext, options.signal)
     return {
       body: encodeBody(sealed.encryptedDataKey, sealed.token),
-      messageAttributes: encodeAttributes(context ? { contentType, encryptionContext: context } : { contentType }),
+      messageAttributes:
+        context === this.#options.encryptionContext
+          ? this.#defaultAttributes(contentType)
+          : encodeAttributes(context ? { contentType, encryptionContext: context } : { contentType }),
       kmsKeyArn: sealed.keyArn,
     }
+  }
+
+  /**
+   * Attributes for the sealer's own context, encoded once per content type.
+   * Each seal gets its own record (callers add attributes to it); the shared values are frozen.
+   */
+  #defaultAttributes(contentType: ContentType): MessageAttributes {
+    let encoded = this.#attributesByType.get(contentType)
+    if (!encoded) {
+      const context = this.#options.encryptionContext
+      encoded = encodeAttributes(context ? { contentType, encryptionContext: context } : { contentType })
+      for (const value of Object.values(encoded)) Object.freeze(value)
+      this.#attributesByType.set(contentType, encoded)
+    }
+    return { ...encoded }
   }
 
   /** Counters of KMS calls and key reuse so far. */
