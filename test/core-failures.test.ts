@@ -3,12 +3,11 @@ import {
   type EnvelopeMessage,
   EnvelopeOpener,
   EnvelopeSealer,
-  encodeBody,
   Fernet,
   isSqsEnvelopeError,
-  parseBody,
   type SqsEnvelopeErrorCode,
 } from '@sqs-envelope/core'
+import { encodeBody, parseBody } from '@sqs-envelope/core/wire'
 import { createTestKey, type TestKey } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { countKmsCalls, localstack } from './support.ts'

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
-import { EnvelopeOpener, EnvelopeSealer, encodeBody, parseBody } from '@sqs-envelope/core'
+import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
+import { encodeBody, parseBody } from '@sqs-envelope/core/wire'
 import { createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recipePython, runRecipe } from './interop/python.ts'
