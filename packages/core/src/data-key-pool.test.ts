@@ -5,7 +5,14 @@ import { KmsGateway } from './kms/gateway.ts'
 import { MetricsRecorder } from './metrics.ts'
 import { awsError, fakeKms } from './test-support/fake-kms.ts'
 
-const roomy: DataKeyLimits = { reuse: true, maxAgeMs: 60_000, maxMessages: 1_000_000, maxBytes: 1 << 30 }
+const roomy: DataKeyLimits = {
+  reuse: true,
+  maxAgeMs: 60_000,
+  maxMessages: 1_000_000,
+  maxBytes: 1 << 30,
+  maxLiveKeys: 1000,
+  maxBodyBytes: 1 << 20,
+}
 const policy = { concurrency: 4, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 1 }
 
 function setup(limits: Partial<DataKeyLimits> = {}) {

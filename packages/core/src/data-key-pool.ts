@@ -1,17 +1,22 @@
+import { Buffer } from 'node:buffer'
+import { sealedBodyBytes } from './body-size.ts'
 import type { EncryptionContext } from './context.ts'
 import { canonicalContext, kmsContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { Fernet } from './fernet.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
-import { SingleFlight, settleUnlessOthersAbort } from './single-flight.ts'
 
-/** When a sending-side data key must be retired. */
+/** When a sending-side data key must be retired, and how large a sealed body may get. */
 export interface DataKeyLimits {
   readonly reuse: boolean
   readonly maxAgeMs: number
   readonly maxMessages: number
   readonly maxBytes: number
+  /** Most live data keys, one per (KMS key id, context); least recently used retired first. */
+  readonly maxLiveKeys: number
+  /** Largest body a seal may produce, in bytes. */
+  readonly maxBodyBytes: number
 }
 
 interface LiveKey {
@@ -25,6 +30,32 @@ interface LiveKey {
   timer: NodeJS.Timeout | undefined
 }
 
+/** A seal queued until its slot has a usable key. */
+interface Waiter {
+  readonly plaintext: string | Uint8Array
+  readonly size: number
+  readonly resolve: (sealed: SealedToken) => void
+  readonly reject: (error: unknown) => void
+  readonly signal: AbortSignal | undefined
+  readonly onAbort: (() => void) | undefined
+  done: boolean
+}
+
+/** Everything about one (KMS key id, encryption context). */
+interface Slot {
+  readonly id: string
+  readonly keyId: string
+  readonly context: EncryptionContext | undefined
+  key: LiveKey | undefined
+  /** FIFO of queued seals; `head` is the first not yet taken. */
+  waiters: Waiter[]
+  head: number
+  /** Queued seals not yet served, aborted or failed. */
+  pending: number
+  /** The GenerateDataKey in flight for this slot, if any. */
+  generation: AbortController | undefined
+}
+
 /** What sealing produced: the token and the data key it needs. */
 export interface SealedToken {
   readonly token: string
@@ -32,19 +63,37 @@ export interface SealedToken {
   readonly keyArn: string
 }
 
+// No KMS returns an empty CiphertextBlob: the smallest body any data key can give.
+const MIN_DATA_KEY_BYTES = 1
+
 /**
  * Sending side: one live data key per (KMS key id, encryption context), reused
- * until its age, message or byte budget runs out. Concurrent seals that find no
- * usable key wait on one GenerateDataKey (single-flight) instead of each making
- * their own. Encryption happens synchronously at the moment a seal takes its
- * share of the budget, so no key can be retired and zero-filled under it.
+ * until its age, message or byte budget runs out, at most `maxLiveKeys` of them
+ * (LRU). Seals that find no usable key queue on their slot, and one
+ * GenerateDataKey serves the queue: each new key is handed to the seals at the
+ * head of the queue, as many as its budget allows, and only those wake up; if
+ * more wait, the next GenerateDataKey starts at once. So a burst of N seals
+ * with M messages per key costs N + N/M steps, not N²/M.
+ *
+ * Encryption happens synchronously at the moment a seal takes its share of the
+ * budget, so no seal holds a key across an await: retiring or evicting a key
+ * (and zero-filling it) can never pull it from under a seal in progress.
+ *
+ * Size: a body over `maxBodyBytes` fails with MESSAGE_TOO_LARGE before any KMS
+ * call or budget is spent. Its size is exact arithmetic on the plaintext length
+ * and the blob length ({@link sealedBodyBytes}); the blob length is known once
+ * the slot has a key, and before that the smallest possible blob is assumed, so
+ * nothing that could fit is refused. A body that fits only a shorter blob than
+ * the one KMS then returns is refused after the GenerateDataKey, still before
+ * encryption or budget (with reuse the key stays for other seals).
  */
 export class DataKeyPool {
   readonly #gateway: KmsGateway
   readonly #limits: DataKeyLimits
   readonly #metrics: MetricsRecorder
-  readonly #live = new Map<string, LiveKey>()
-  readonly #generations = new SingleFlight<void>()
+  // Map order is recency order: each seal moves its slot to the end.
+  readonly #slots = new Map<string, Slot>()
+  #liveKeys = 0
   #closed = false
 
   constructor(gateway: KmsGateway, limits: DataKeyLimits, metrics: MetricsRecorder) {
@@ -53,60 +102,109 @@ export class DataKeyPool {
     this.#metrics = metrics
   }
 
+  /** Number of plaintext data keys alive now. */
+  get liveKeys(): number {
+    return this.#liveKeys
+  }
+
   async seal(
     keyId: string,
     context: EncryptionContext | undefined,
     plaintext: string | Uint8Array,
     signal?: AbortSignal,
   ): Promise<SealedToken> {
+    this.#assertOpen()
     const size = typeof plaintext === 'string' ? Buffer.byteLength(plaintext) : plaintext.byteLength
-    if (!this.#limits.reuse) return this.#sealWithFreshKey(keyId, context, plaintext, signal)
-    const slot = `${keyId}\u0000${canonicalContext(context)}`
-    let missed = false
-    for (;;) {
-      this.#assertOpen()
-      const live = this.#live.get(slot)
-      if (live && this.#fits(live, size)) {
-        this.#metrics.increment(missed ? 'cacheMisses' : 'cacheHits')
-        live.messages += 1
-        live.bytes += size
-        const token = live.fernet.encrypt(plaintext)
-        if (live.messages >= this.#limits.maxMessages || live.bytes >= this.#limits.maxBytes) this.#retire(slot, live)
-        return { token, encryptedDataKey: live.ciphertext, keyArn: live.keyArn }
-      }
-      if (live) this.#retire(slot, live)
-      const { promise, joined } = this.#generations.run(slot, () => this.#generate(slot, keyId, context, signal))
-      if (joined) this.#metrics.increment('singleFlightJoins')
-      else missed = true
-      // Whoever generated it, the new key is in #live now: take a share of it on the next pass.
-      await settleUnlessOthersAbort(promise, signal)
+    if (!this.#limits.reuse) return this.#sealWithFreshKey(keyId, context, plaintext, size, signal)
+    const id = `${keyId}\u0000${canonicalContext(context)}`
+    let slot = this.#slots.get(id)
+    this.#assertBodyFits(size, slot?.key?.ciphertext.length ?? MIN_DATA_KEY_BYTES)
+    if (signal?.aborted) throw abortedWaiting(signal)
+    if (slot) {
+      this.#slots.delete(id)
+      this.#slots.set(id, slot)
+    } else {
+      slot = { id, keyId, context, key: undefined, waiters: [], head: 0, pending: 0, generation: undefined }
+      this.#slots.set(id, slot)
     }
+    // Nobody queued ahead: take a share of the live key at once.
+    if (slot.pending === 0 && slot.key) {
+      if (this.#fits(slot.key, size)) return this.#sealWith(slot, slot.key, plaintext, size)
+      this.#retire(slot)
+    }
+    return this.#enqueue(slot, plaintext, size, signal)
   }
 
-  /** Zero-fills and drops every live key. Later seals throw CLOSED. */
+  /** Zero-fills and drops every live key; queued seals and later ones end with CLOSED. */
   close(): void {
+    if (this.#closed) return
     this.#closed = true
-    for (const [slot, live] of this.#live) this.#retire(slot, live)
-  }
-
-  #fits(live: LiveKey, size: number): boolean {
-    if (Date.now() >= live.expiresAt) return false
-    if (live.messages >= this.#limits.maxMessages) return false
-    // A message larger than the whole byte budget still gets a fresh key of its own.
-    return live.messages === 0 || live.bytes + size <= this.#limits.maxBytes
-  }
-
-  async #generate(slot: string, keyId: string, context: EncryptionContext | undefined, signal?: AbortSignal) {
-    const key = await this.#gateway.generateDataKey(keyId, kmsContext(context), signal)
-    const fernet = createFernet(key.plaintext)
-    if (this.#closed) {
-      fernet.destroy()
-      this.#assertOpen()
+    for (const slot of this.#slots.values()) {
+      this.#failWaiters(slot, () => closedError())
+      slot.generation?.abort()
+      slot.generation = undefined
+      this.#retire(slot)
     }
+    this.#slots.clear()
+  }
+
+  #enqueue(slot: Slot, plaintext: string | Uint8Array, size: number, signal: AbortSignal | undefined) {
+    if (slot.generation) this.#metrics.increment('singleFlightJoins')
+    // Retiring its key just now may have dropped the idle slot: it is busy again.
+    if (this.#slots.get(slot.id) !== slot) this.#slots.set(slot.id, slot)
+    return new Promise<SealedToken>((resolve, reject) => {
+      const onAbort = signal && (() => this.#abandon(slot, waiter, signal))
+      const waiter: Waiter = { plaintext, size, resolve, reject, signal, onAbort, done: false }
+      signal?.addEventListener('abort', onAbort as () => void, { once: true })
+      slot.waiters.push(waiter)
+      slot.pending++
+      if (!slot.generation) this.#generate(slot)
+    })
+  }
+
+  /** A queued seal whose signal aborted: released at once; the last one out stops the GenerateDataKey. */
+  #abandon(slot: Slot, waiter: Waiter, signal: AbortSignal): void {
+    if (waiter.done) return
+    waiter.done = true
+    slot.pending--
+    waiter.reject(abortedWaiting(signal))
+    if (slot.pending === 0 && slot.generation) {
+      slot.generation.abort(signal.reason)
+      slot.generation = undefined
+      this.#dropIfIdle(slot)
+    }
+  }
+
+  #generate(slot: Slot): void {
+    const generation = new AbortController()
+    slot.generation = generation
+    this.#gateway.generateDataKey(slot.keyId, kmsContext(slot.context), generation.signal).then(
+      (key) => {
+        const fernet = createFernet(key.plaintext)
+        // Stopped meanwhile (all its seals aborted, or close()): nobody takes this key.
+        if (slot.generation !== generation || this.#closed) {
+          fernet.destroy()
+          return
+        }
+        slot.generation = undefined
+        this.#install(slot, fernet, key.ciphertext, key.keyArn)
+        this.#serve(slot)
+      },
+      (error: unknown) => {
+        if (slot.generation !== generation) return
+        slot.generation = undefined
+        this.#failWaiters(slot, () => error)
+        this.#dropIfIdle(slot)
+      },
+    )
+  }
+
+  #install(slot: Slot, fernet: Fernet, ciphertext: Uint8Array, keyArn: string): void {
+    this.#retire(slot)
     const live: LiveKey = {
       fernet,
-      ciphertext: key.ciphertext,
-      keyArn: key.keyArn,
+      ciphertext,
+      keyArn,
       expiresAt: Date.now() + this.#limits.maxAgeMs,
       messages: 0,
       bytes: 0,
@@ -114,24 +212,87 @@ export class DataKeyPool {
       timer: undefined,
     }
     // Zero-fill on age even when no further seal comes to notice it.
-    live.timer = setTimeout(() => this.#retire(slot, live), this.#limits.maxAgeMs)
+    live.timer = setTimeout(() => {
+      if (slot.key === live) this.#retire(slot)
+    }, this.#limits.maxAgeMs)
     live.timer.unref()
-    const previous = this.#live.get(slot)
-    if (previous) this.#retire(slot, previous)
-    this.#live.set(slot, live)
+    slot.key = live
+    this.#liveKeys++
+    this.#evictLeastRecentlyUsed(slot)
+  }
+
+  /** Hands the new key to the seals at the head of the queue, as many as it can take. */
+  #serve(slot: Slot): void {
+    const waiters = slot.waiters
+    while (slot.head < waiters.length) {
+      const waiter = waiters[slot.head] as Waiter
+      if (waiter.done) {
+        slot.head++
+        continue
+      }
+      const key = slot.key
+      if (!key || !this.#fits(key, waiter.size)) break
+      slot.head++
+      waiter.done = true
+      slot.pending--
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort)
+      try {
+        waiter.resolve(this.#sealWith(slot, key, waiter.plaintext, waiter.size))
+      } catch (error) {
+        waiter.reject(error)
+      }
+    }
+    this.#compact(slot)
+    if (slot.pending > 0) {
+      this.#retire(slot)
+      this.#generate(slot)
+    }
+  }
+
+  /** Seals under `key`: size check first, then the budget share, then the encryption, all synchronous. */
+  #sealWith(slot: Slot, key: LiveKey, plaintext: string | Uint8Array, size: number): SealedToken {
+    this.#assertBodyFits(size, key.ciphertext.length)
+    // The first seal under a key is the one that needed it from KMS.
+    this.#metrics.increment(key.messages === 0 ? 'cacheMisses' : 'cacheHits')
+    key.messages += 1
+    key.bytes += size
+    const token = key.fernet.encrypt(plaintext)
+    if (key.messages >= this.#limits.maxMessages || key.bytes >= this.#limits.maxBytes) this.#retire(slot)
+    return { token, encryptedDataKey: key.ciphertext, keyArn: key.keyArn }
+  }
+
+  #fits(live: LiveKey, size: number): boolean {
+    if (live.retired || Date.now() >= live.expiresAt) return false
+    if (live.messages >= this.#limits.maxMessages) return false
+    // A message larger than the whole byte budget still gets a fresh key of its own.
+    return live.messages === 0 || live.bytes + size <= this.#limits.maxBytes
+  }
+
+  #assertBodyFits(plaintextBytes: number, dataKeyBytes: number): void {
+    const bodyBytes = sealedBodyBytes(plaintextBytes, dataKeyBytes)
+    if (bodyBytes > this.#limits.maxBodyBytes) {
+      throw new SqsEnvelopeError(
+        'MESSAGE_TOO_LARGE',
+        `the sealed body would be ${dataKeyBytes === MIN_DATA_KEY_BYTES ? 'at least ' : ''}${bodyBytes} bytes ` +
+          `(payload ${plaintextBytes} bytes), over maxBodyBytes (${this.#limits.maxBodyBytes})`,
+      )
+    }
   }
 
   async #sealWithFreshKey(
     keyId: string,
     context: EncryptionContext | undefined,
     plaintext: string | Uint8Array,
+    size: number,
     signal?: AbortSignal,
   ): Promise<SealedToken> {
-    this.#assertOpen()
-    this.#metrics.increment('cacheMisses')
+    this.#assertBodyFits(size, MIN_DATA_KEY_BYTES)
     const key = await this.#gateway.generateDataKey(keyId, kmsContext(context), signal)
     const fernet = createFernet(key.plaintext)
     try {
+      this.#assertOpen()
+      this.#assertBodyFits(size, key.ciphertext.length)
+      this.#metrics.increment('cacheMisses')
       return { token: fernet.encrypt(plaintext), encryptedDataKey: key.ciphertext, keyArn: key.keyArn }
     } finally {
       fernet.destroy()
@@ -139,18 +300,68 @@ export class DataKeyPool {
     }
   }
 
-  #retire(slot: string, live: LiveKey): void {
-    if (live.retired) return
+  /** Retires the slot's key, if any: zero-filled now, as no seal holds it across an await. */
+  #retire(slot: Slot): void {
+    const live = slot.key
+    if (!live) return
+    slot.key = undefined
     live.retired = true
     clearTimeout(live.timer)
-    if (this.#live.get(slot) === live) this.#live.delete(slot)
     live.fernet.destroy()
+    this.#liveKeys--
     this.#metrics.increment('keysEvicted')
+    this.#dropIfIdle(slot)
+  }
+
+  #evictLeastRecentlyUsed(keep: Slot): void {
+    if (this.#liveKeys <= this.#limits.maxLiveKeys) return
+    for (const slot of this.#slots.values()) {
+      if (slot !== keep && slot.key) this.#retire(slot)
+      if (this.#liveKeys <= this.#limits.maxLiveKeys) return
+    }
+  }
+
+  #failWaiters(slot: Slot, error: () => unknown): void {
+    for (let i = slot.head; i < slot.waiters.length; i++) {
+      const waiter = slot.waiters[i] as Waiter
+      if (waiter.done) continue
+      waiter.done = true
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort)
+      waiter.reject(error())
+    }
+    slot.waiters = []
+    slot.head = 0
+    slot.pending = 0
+  }
+
+  /** Drops served entries from the front of the queue once they are the larger part. */
+  #compact(slot: Slot): void {
+    if (slot.head === slot.waiters.length) {
+      slot.waiters = []
+      slot.head = 0
+    } else if (slot.head > 1024 && slot.head * 2 > slot.waiters.length) {
+      slot.waiters = slot.waiters.slice(slot.head)
+      slot.head = 0
+    }
+  }
+
+  #dropIfIdle(slot: Slot): void {
+    if (!slot.key && !slot.generation && slot.pending === 0 && this.#slots.get(slot.id) === slot) {
+      this.#slots.delete(slot.id)
+    }
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SqsEnvelopeError('CLOSED', 'the sealer is closed')
+    if (this.#closed) throw closedError()
   }
+}
+
+function closedError(): SqsEnvelopeError {
+  return new SqsEnvelopeError('CLOSED', 'the sealer is closed')
+}
+
+function abortedWaiting(signal: AbortSignal): SqsEnvelopeError {
+  return new SqsEnvelopeError('ABORTED', 'the seal was aborted', { cause: signal.reason })
 }
 
 /** A Fernet over the plaintext data key; the KMS buffer is zero-filled at once. */

@@ -45,6 +45,11 @@ export const PERMANENT_ERROR_CODES = [
   'KMS_KEY_NOT_ALLOWED',
   /** The message's encryption context does not contain what the consumer requires. */
   'CONTEXT_MISMATCH',
+  /**
+   * KMS refused the request as malformed (ValidationException and the like): the same
+   * request can never succeed, so it is not retried.
+   */
+  'KMS_REQUEST_INVALID',
 ] as const
 
 /** Codes for a failure that may pass: the consumer retries these and never quarantines for them. */
@@ -67,6 +72,8 @@ export const USAGE_ERROR_CODES = [
   'PAYLOAD_UNSEALABLE',
   /** An object was used after it was closed/destroyed. */
   'CLOSED',
+  /** The sealed message would exceed the size limit (the sealer's `maxBodyBytes`, or the queue's). */
+  'MESSAGE_TOO_LARGE',
 ] as const
 
 export type PermanentErrorCode = (typeof PERMANENT_ERROR_CODES)[number]

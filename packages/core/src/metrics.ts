@@ -1,8 +1,12 @@
 /** Counters of KMS traffic and key-cache behaviour. Read them at any time with `metrics()`. */
 export interface KmsMetrics {
-  /** GenerateDataKey requests sent to KMS (each attempt, retries included). */
+  /**
+   * GenerateDataKey requests sent to KMS (each attempt, retries included, also those an
+   * injected client retried itself). Calls released from the limiter's queue by an abort or
+   * close() were never sent and are not counted.
+   */
   readonly generateDataKeyCalls: number
-  /** Decrypt requests sent to KMS (each attempt, retries included). */
+  /** Decrypt requests sent to KMS, counted like `generateDataKeyCalls`. */
   readonly decryptCalls: number
   /** Seals or opens served by a cached data key. */
   readonly cacheHits: number
@@ -16,6 +20,8 @@ export interface KmsMetrics {
   readonly retries: number
   /** Plaintext data keys zero-filled and dropped (age, use limits, LRU, TTL or close). */
   readonly keysEvicted: number
+  /** Opens refused at once, with no Decrypt, because KMS had refused the same data key for good. */
+  readonly failedDataKeyCacheHits: number
 }
 
 type Counter = keyof KmsMetrics
@@ -31,6 +37,7 @@ export class MetricsRecorder {
     throttles: 0,
     retries: 0,
     keysEvicted: 0,
+    failedDataKeyCacheHits: 0,
   }
 
   increment(counter: Counter, by = 1): void {

@@ -17,7 +17,11 @@ export interface EnvelopeMessage {
 
 /** Per-open options. */
 export interface OpenOptions {
-  /** Aborts the KMS request this open may wait on. */
+  /**
+   * Releases this open at once with ABORTED, wherever it waits (the KMS limiter, a backoff,
+   * a Decrypt). A Decrypt that other opens wait on too carries on for them; it is aborted
+   * when every open waiting on it has aborted.
+   */
   readonly signal?: AbortSignal
 }
 
@@ -49,17 +53,22 @@ export class EnvelopeOpener {
   readonly #ownsKms: boolean
   readonly #metrics = new MetricsRecorder()
   readonly #cache: UnwrapCache
+  readonly #gateway: KmsGateway
   #closed = false
 
   constructor(options: OpenerOptions = {}) {
     this.#options = resolveOpenerOptions(options)
-    const { kms, owned } = kmsClientFor(options)
+    const { kms, owned, policy } = kmsClientFor(options, this.#options.kms)
     this.#kms = kms
     this.#ownsKms = owned
-    const gateway = new KmsGateway(kms, this.#options.kms, this.#metrics)
+    this.#gateway = new KmsGateway(kms, policy, this.#metrics)
     this.#cache = new UnwrapCache(
-      gateway,
-      { maxEntries: this.#options.dataKeyCacheMaxEntries, ttlMs: this.#options.dataKeyCacheTtlMs },
+      this.#gateway,
+      {
+        maxEntries: this.#options.dataKeyCacheMaxEntries,
+        ttlMs: this.#options.dataKeyCacheTtlMs,
+        failedTtlMs: this.#options.failedDataKeyCacheTtlMs,
+      },
       { allowedKeyArns: this.#options.allowedKmsKeyArns },
       this.#metrics,
     )
@@ -110,11 +119,16 @@ export class EnvelopeOpener {
     return this.#cache.size
   }
 
-  /** Zero-fills every cached data key; destroys the KMS client if this opener built it. Idempotent. */
+  /**
+   * Zero-fills every cached data key and stops all KMS traffic: opens waiting on KMS end
+   * with CLOSED, retries stop, and no KMS request is sent once close() returns. Destroys
+   * the KMS client if this opener built it. Idempotent.
+   */
   close(): void {
     if (this.#closed) return
     this.#closed = true
     this.#cache.close()
+    this.#gateway.close()
     if (this.#ownsKms) this.#kms.destroy()
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULTS, resolveOpenerOptions, resolveSealerOptions } from './options.ts'
+import { DEFAULTS, MAX_TIMER_MS, resolveOpenerOptions, resolveSealerOptions } from './options.ts'
 import { failure } from './test-support/failure.ts'
 
 function optionError(fn: () => unknown): string {
@@ -24,6 +24,8 @@ describe('sealer options', () => {
       maxDataKeyAgeMs: 300_000,
       maxMessagesPerDataKey: 10_000,
       maxBytesPerDataKey: 100 * 1024 * 1024,
+      maxLiveDataKeys: 1000,
+      maxBodyBytes: 1_048_576,
     })
   })
 
@@ -32,13 +34,10 @@ describe('sealer options', () => {
     [{ kmsKeyId: 'k', kmsConcurrency: 0 }, 'kmsConcurrency must be an integer ≥ 1; received 0'],
     [{ kmsKeyId: 'k', kmsConcurrency: 1.5 }, 'kmsConcurrency must be an integer ≥ 1; received 1.5'],
     [{ kmsKeyId: 'k', maxMessagesPerDataKey: -1 }, 'maxMessagesPerDataKey must be an integer ≥ 1; received -1'],
-    [{ kmsKeyId: 'k', maxDataKeyAgeMs: '5' }, 'maxDataKeyAgeMs must be an integer ≥ 1; received "5"'],
+    [{ kmsKeyId: 'k', maxDataKeyAgeMs: '5' }, 'maxDataKeyAgeMs must be an integer from 1 to 2147483647; received "5"'],
     [{ kmsKeyId: 'k', reuse: 'no' }, 'reuse must be a boolean; received "no"'],
     [{ kmsKeyId: 'k', contentType: 'xml' }, 'contentType must be one of text, json, bytes; received "xml"'],
-    [
-      { kmsKeyId: 'k', encryptionContext: { queue: 1 } },
-      'encryptionContext["queue"] must be a string under a non-empty key; received 1',
-    ],
+    [{ kmsKeyId: 'k', encryptionContext: { queue: 1 } }, 'encryptionContext must have a string value under "queue"'],
     [
       { kmsKeyId: 'k', kmsRetryBaseDelayMs: 100, kmsRetryMaxDelayMs: 10 },
       'kmsRetryMaxDelayMs must be ≥ kmsRetryBaseDelayMs (100); received 10',
@@ -82,5 +81,63 @@ describe('opener options', () => {
       'arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
     ]
     expect([...resolveOpenerOptions({ allowedKmsKeyArns: arns }).allowedKmsKeyArns]).toEqual(arns)
+  })
+})
+
+describe('timer options stay within what timers can do', () => {
+  const TOO_LONG = 2 ** 31
+
+  it.each([
+    ['maxDataKeyAgeMs', () => resolveSealerOptions({ kmsKeyId: 'k', maxDataKeyAgeMs: TOO_LONG })],
+    ['kmsRetryBaseDelayMs', () => resolveSealerOptions({ kmsKeyId: 'k', kmsRetryBaseDelayMs: TOO_LONG })],
+    ['kmsRetryMaxDelayMs', () => resolveOpenerOptions({ kmsRetryMaxDelayMs: TOO_LONG })],
+    ['dataKeyCacheTtlMs', () => resolveOpenerOptions({ dataKeyCacheTtlMs: TOO_LONG })],
+    ['failedDataKeyCacheTtlMs', () => resolveOpenerOptions({ failedDataKeyCacheTtlMs: TOO_LONG })],
+  ])('%s ≥ 2^31 ms is rejected, not left to fire after 1 ms', (name, resolve) => {
+    expect(optionError(resolve)).toMatch(
+      new RegExp(`^${name} must be an integer from \\d+ to 2147483647; received ${TOO_LONG}$`),
+    )
+  })
+
+  it('2^31 - 1 ms, the longest a timer waits, is accepted', () => {
+    expect(resolveSealerOptions({ kmsKeyId: 'k', maxDataKeyAgeMs: MAX_TIMER_MS }).maxDataKeyAgeMs).toBe(MAX_TIMER_MS)
+    expect(resolveOpenerOptions({ dataKeyCacheTtlMs: MAX_TIMER_MS }).dataKeyCacheTtlMs).toBe(MAX_TIMER_MS)
+  })
+})
+
+describe('sealer size and key-count options', () => {
+  it('maxBodyBytes is an integer from 1 to the SQS maximum (1 MiB)', () => {
+    expect(resolveSealerOptions({ kmsKeyId: 'k', maxBodyBytes: 65_536 }).maxBodyBytes).toBe(65_536)
+    expect(optionError(() => resolveSealerOptions({ kmsKeyId: 'k', maxBodyBytes: 1_048_577 }))).toBe(
+      'maxBodyBytes must be an integer from 1 to 1048576; received 1048577',
+    )
+  })
+
+  it('maxLiveDataKeys is an integer ≥ 1', () => {
+    expect(optionError(() => resolveSealerOptions({ kmsKeyId: 'k', maxLiveDataKeys: 0 }))).toBe(
+      'maxLiveDataKeys must be an integer ≥ 1; received 0',
+    )
+  })
+
+  it('failedDataKeyCacheTtlMs may be 0 (off)', () => {
+    expect(resolveOpenerOptions({ failedDataKeyCacheTtlMs: 0 }).failedDataKeyCacheTtlMs).toBe(0)
+    expect(resolveOpenerOptions().failedDataKeyCacheTtlMs).toBe(60_000)
+  })
+})
+
+describe('__proto__ as a context key is rejected on both sides', () => {
+  // JSON.parse (and computed keys) make "__proto__" an own data property, as a received attribute would.
+  const withProto = JSON.parse('{"__proto__": "x", "queue": "q"}') as Record<string, string>
+
+  it('by the sealer, for its own and per-seal contexts', () => {
+    expect(optionError(() => resolveSealerOptions({ kmsKeyId: 'k', encryptionContext: withProto }))).toBe(
+      'encryptionContext must not have the key "__proto__"',
+    )
+  })
+
+  it("by the opener, for the pairs it requires (the context attribute: see wire's parseAttributes)", () => {
+    expect(optionError(() => resolveOpenerOptions({ requiredEncryptionContext: withProto }))).toBe(
+      'requiredEncryptionContext must not have the key "__proto__"',
+    )
   })
 })

@@ -1,14 +1,23 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
-import type { EncryptionContext } from './context.ts'
+import { contextProblem, type EncryptionContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
-import type { ContentType } from './wire.ts'
+import { type ContentType, MAX_BODY_BYTES } from './wire.ts'
+
+/**
+ * Longest delay a Node.js timer can wait, in ms (2^31 - 1, about 24.8 days). A longer
+ * `setTimeout` fires after 1 ms instead, so every option that becomes a timer stops here.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** How to reach KMS and how hard to lean on it. Shared by sealers and openers. */
 export interface KmsOptions {
   /**
-   * The KMS client. Injected clients are used as they are (and never destroyed by us);
-   * their own SDK retries add to ours.
-   * @defaultValue a `KMSClient` built from `region` and `endpoint`, with SDK retries off (ours apply)
+   * The KMS client. An injected client is used as it is and never destroyed by us; its own
+   * retry strategy (the SDK's `maxAttempts`/`retryMode`, 3 attempts by default) is the only one
+   * that applies: `kmsMaxAttempts` and the `kmsRetry*` delays are then ignored, so the two never
+   * multiply. A client we build has SDK retries off, ours apply, and it names this library in
+   * its user agent.
+   * @defaultValue a `KMSClient` built from `region` and `endpoint`
    */
   readonly kms?: KMSClient
   /** Region of the KMS client built when `kms` is absent. @defaultValue the SDK's (AWS_REGION, profile) */
@@ -17,11 +26,17 @@ export interface KmsOptions {
   readonly endpoint?: string
   /** Most KMS requests in flight at once, across all seals or opens of this object. Integer ≥ 1. @defaultValue 10 */
   readonly kmsConcurrency?: number
-  /** Attempts per KMS request on throttling, 5xx and network errors, the first included. Integer ≥ 1. @defaultValue 5 */
+  /**
+   * Attempts per KMS request on throttling, 5xx and network errors, the first included.
+   * Integer ≥ 1. Applies to the client we build only (see `kms`). @defaultValue 5
+   */
   readonly kmsMaxAttempts?: number
-  /** Base of the full-jitter exponential backoff between attempts, in ms. ≥ 0. @defaultValue 50 */
+  /**
+   * Base of the full-jitter exponential backoff between attempts, in ms. Integer from 0 to
+   * 2147483647 (2^31 - 1, the longest a timer can wait). Client we build only. @defaultValue 50
+   */
   readonly kmsRetryBaseDelayMs?: number
-  /** Cap of one backoff, in ms. ≥ kmsRetryBaseDelayMs. @defaultValue 2000 */
+  /** Cap of one backoff, in ms. Integer from kmsRetryBaseDelayMs to 2147483647. Client we build only. @defaultValue 2000 */
   readonly kmsRetryMaxDelayMs?: number
 }
 
@@ -39,12 +54,30 @@ export interface SealerOptions extends KmsOptions {
    * @defaultValue true
    */
   readonly reuse?: boolean
-  /** Retire a data key this long after KMS made it, in ms. Integer ≥ 1. @defaultValue 300000 (5 minutes) */
+  /**
+   * Retire a data key this long after KMS made it, in ms. Integer from 1 to 2147483647
+   * (2^31 - 1, the longest a timer can wait; larger values are rejected, not clamped).
+   * @defaultValue 300000 (5 minutes)
+   */
   readonly maxDataKeyAgeMs?: number
   /** Retire a data key after it sealed this many messages. Integer ≥ 1. @defaultValue 10000 */
   readonly maxMessagesPerDataKey?: number
   /** Retire a data key after it sealed this many plaintext bytes. Integer ≥ 1. @defaultValue 104857600 (100 MiB) */
   readonly maxBytesPerDataKey?: number
+  /**
+   * Most data keys alive at once, one per (KMS key, encryption context), least recently used
+   * retired first (zero-filled). Bounds memory when contexts vary per message. Integer ≥ 1.
+   * @defaultValue 1000
+   */
+  readonly maxLiveDataKeys?: number
+  /**
+   * Largest SQS body a seal may produce, in UTF-8 bytes; a larger one fails with
+   * `MESSAGE_TOO_LARGE` before any KMS call or key budget is spent. Integer from 1 to
+   * 1048576 (the SQS maximum, and the most an opener accepts). Producers pass their
+   * queue's `MaximumMessageSize` less the attributes they send.
+   * @defaultValue 1048576 (1 MiB)
+   */
+  readonly maxBodyBytes?: number
 }
 
 /** Options of {@link EnvelopeOpener}. */
@@ -61,8 +94,22 @@ export interface OpenerOptions extends KmsOptions {
   readonly tokenTtlSeconds?: number
   /** Most unwrapped data keys cached at once (LRU). Integer ≥ 1. @defaultValue 1000 */
   readonly dataKeyCacheMaxEntries?: number
-  /** How long an unwrapped data key stays cached, in ms. Integer ≥ 1. @defaultValue 600000 (10 minutes) */
+  /**
+   * How long an unwrapped data key stays cached, in ms. Integer from 1 to 2147483647
+   * (2^31 - 1, the longest a timer can wait; larger values are rejected, not clamped).
+   * @defaultValue 600000 (10 minutes)
+   */
   readonly dataKeyCacheTtlMs?: number
+  /**
+   * How long a data key that KMS refused for good (invalid ciphertext, wrong or unknown key,
+   * not in `allowedKmsKeyArns`, malformed request) is remembered, in ms, so that more
+   * messages with the same junk fail at once without another Decrypt. At most
+   * `dataKeyCacheMaxEntries` are remembered. Refusals that an operator can undo (access
+   * denied, key disabled) and transient failures are never remembered. Integer from 0
+   * (off) to 2147483647.
+   * @defaultValue 60000 (1 minute)
+   */
+  readonly failedDataKeyCacheTtlMs?: number
 }
 
 /**
@@ -86,6 +133,9 @@ export const DEFAULTS = {
   maxBytesPerDataKey: 100 * 1024 * 1024,
   dataKeyCacheMaxEntries: 1000,
   dataKeyCacheTtlMs: 600_000,
+  maxLiveDataKeys: 1000,
+  maxBodyBytes: MAX_BODY_BYTES,
+  failedDataKeyCacheTtlMs: 60_000,
 } as const satisfies Partial<Record<keyof SealerOptions | keyof OpenerOptions, unknown>>
 
 const CONTENT_TYPES: readonly ContentType[] = ['text', 'json', 'bytes']
@@ -102,13 +152,28 @@ function invalid(name: string, expected: string, value: unknown): SqsEnvelopeErr
   return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describe(value)}`)
 }
 
-/** An integer option ≥ `min`, or its default when undefined. */
-export function integerOption(name: string, value: unknown, fallback: number, min = 1): number {
+/** An integer option in [`min`, `max`], or its default when undefined. */
+export function integerOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw invalid(name, `an integer ≥ ${min}`, value)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(
+      name,
+      max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`,
+      value,
+    )
   }
   return value
+}
+
+/** A duration that becomes a timer: at most {@link MAX_TIMER_MS}, which Node.js timers can wait. */
+function timerOption(name: string, value: unknown, fallback: number, min = 1): number {
+  return integerOption(name, value, fallback, min, MAX_TIMER_MS)
 }
 
 function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
@@ -123,17 +188,15 @@ export function contentTypeOption(name: string, value: unknown, fallback: Conten
   return value as ContentType
 }
 
-/** An encryption context: a plain object of non-empty string keys to string values. */
+/** An encryption context, by the rules of {@link contextProblem} (the same rules the opener applies). */
 export function contextOption(name: string, value: unknown): EncryptionContext | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(name, 'an object of string values', value)
   }
-  for (const [key, item] of Object.entries(value)) {
-    if (key === '' || typeof item !== 'string') {
-      throw invalid(`${name}[${JSON.stringify(key)}]`, 'a string under a non-empty key', item)
-    }
-  }
+  // The problem names the offending key; values are not quoted (a context may be long).
+  const problem = contextProblem(value)
+  if (problem !== undefined) throw new SqsEnvelopeError('OPTION_INVALID', `${name} ${problem}`)
   return Object.freeze({ ...(value as Record<string, string>) })
 }
 
@@ -145,18 +208,13 @@ export interface ResolvedKmsOptions {
 }
 
 export function resolveKmsOptions(options: KmsOptions): ResolvedKmsOptions {
-  const retryBaseDelayMs = integerOption(
+  const retryBaseDelayMs = timerOption(
     'kmsRetryBaseDelayMs',
     options.kmsRetryBaseDelayMs,
     DEFAULTS.kmsRetryBaseDelayMs,
     0,
   )
-  const retryMaxDelayMs = integerOption(
-    'kmsRetryMaxDelayMs',
-    options.kmsRetryMaxDelayMs,
-    DEFAULTS.kmsRetryMaxDelayMs,
-    0,
-  )
+  const retryMaxDelayMs = timerOption('kmsRetryMaxDelayMs', options.kmsRetryMaxDelayMs, DEFAULTS.kmsRetryMaxDelayMs, 0)
   if (retryMaxDelayMs < retryBaseDelayMs) {
     throw invalid('kmsRetryMaxDelayMs', `≥ kmsRetryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs)
   }
@@ -177,6 +235,8 @@ export interface ResolvedSealerOptions {
   readonly maxDataKeyAgeMs: number
   readonly maxMessagesPerDataKey: number
   readonly maxBytesPerDataKey: number
+  readonly maxLiveDataKeys: number
+  readonly maxBodyBytes: number
 }
 
 export function resolveSealerOptions(options: SealerOptions): ResolvedSealerOptions {
@@ -190,13 +250,15 @@ export function resolveSealerOptions(options: SealerOptions): ResolvedSealerOpti
     encryptionContext: contextOption('encryptionContext', options.encryptionContext),
     contentType: contentTypeOption('contentType', options.contentType, DEFAULTS.contentType),
     reuse: booleanOption('reuse', options.reuse, DEFAULTS.reuse),
-    maxDataKeyAgeMs: integerOption('maxDataKeyAgeMs', options.maxDataKeyAgeMs, DEFAULTS.maxDataKeyAgeMs),
+    maxDataKeyAgeMs: timerOption('maxDataKeyAgeMs', options.maxDataKeyAgeMs, DEFAULTS.maxDataKeyAgeMs),
     maxMessagesPerDataKey: integerOption(
       'maxMessagesPerDataKey',
       options.maxMessagesPerDataKey,
       DEFAULTS.maxMessagesPerDataKey,
     ),
     maxBytesPerDataKey: integerOption('maxBytesPerDataKey', options.maxBytesPerDataKey, DEFAULTS.maxBytesPerDataKey),
+    maxLiveDataKeys: integerOption('maxLiveDataKeys', options.maxLiveDataKeys, DEFAULTS.maxLiveDataKeys),
+    maxBodyBytes: integerOption('maxBodyBytes', options.maxBodyBytes, DEFAULTS.maxBodyBytes, 1, MAX_BODY_BYTES),
   }
 }
 
@@ -207,6 +269,7 @@ export interface ResolvedOpenerOptions {
   readonly tokenTtlSeconds: number | undefined
   readonly dataKeyCacheMaxEntries: number
   readonly dataKeyCacheTtlMs: number
+  readonly failedDataKeyCacheTtlMs: number
 }
 
 export function resolveOpenerOptions(options: OpenerOptions = {}): ResolvedOpenerOptions {
@@ -229,6 +292,12 @@ export function resolveOpenerOptions(options: OpenerOptions = {}): ResolvedOpene
       options.dataKeyCacheMaxEntries,
       DEFAULTS.dataKeyCacheMaxEntries,
     ),
-    dataKeyCacheTtlMs: integerOption('dataKeyCacheTtlMs', options.dataKeyCacheTtlMs, DEFAULTS.dataKeyCacheTtlMs),
+    dataKeyCacheTtlMs: timerOption('dataKeyCacheTtlMs', options.dataKeyCacheTtlMs, DEFAULTS.dataKeyCacheTtlMs),
+    failedDataKeyCacheTtlMs: timerOption(
+      'failedDataKeyCacheTtlMs',
+      options.failedDataKeyCacheTtlMs,
+      DEFAULTS.failedDataKeyCacheTtlMs,
+      0,
+    ),
   }
 }

@@ -19,7 +19,11 @@ export interface SealOptions {
   readonly contentType?: ContentType
   /** Replaces the sealer's encryption context for this message. @defaultValue the sealer's `encryptionContext` */
   readonly encryptionContext?: EncryptionContext
-  /** Aborts the KMS request this seal may wait on. */
+  /**
+   * Releases this seal at once with ABORTED, wherever it waits (the KMS limiter, a backoff,
+   * a GenerateDataKey). A GenerateDataKey that other seals wait on too carries on for them;
+   * it is aborted when every seal waiting on it has aborted.
+   */
   readonly signal?: AbortSignal
 }
 
@@ -47,22 +51,25 @@ export class EnvelopeSealer {
   readonly #ownsKms: boolean
   readonly #metrics = new MetricsRecorder()
   readonly #pool: DataKeyPool
+  readonly #gateway: KmsGateway
   readonly #attributesByType = new Map<ContentType, MessageAttributes>()
   #closed = false
 
   constructor(options: SealerOptions) {
     this.#options = resolveSealerOptions(options)
-    const { kms, owned } = kmsClientFor(options)
+    const { kms, owned, policy } = kmsClientFor(options, this.#options.kms)
     this.#kms = kms
     this.#ownsKms = owned
-    const gateway = new KmsGateway(kms, this.#options.kms, this.#metrics)
+    this.#gateway = new KmsGateway(kms, policy, this.#metrics)
     this.#pool = new DataKeyPool(
-      gateway,
+      this.#gateway,
       {
         reuse: this.#options.reuse,
         maxAgeMs: this.#options.maxDataKeyAgeMs,
         maxMessages: this.#options.maxMessagesPerDataKey,
         maxBytes: this.#options.maxBytesPerDataKey,
+        maxLiveKeys: this.#options.maxLiveDataKeys,
+        maxBodyBytes: this.#options.maxBodyBytes,
       },
       this.#metrics,
     )
@@ -73,7 +80,10 @@ export class EnvelopeSealer {
     return this.#options.kmsKeyId
   }
 
-  /** Seals one payload. Throws PAYLOAD_UNSEALABLE for a payload its content type cannot carry. */
+  /**
+   * Seals one payload. Throws PAYLOAD_UNSEALABLE for a payload its content type cannot carry,
+   * MESSAGE_TOO_LARGE (before any KMS call) for a body over `maxBodyBytes`, CLOSED once closed.
+   */
   async seal(payload: unknown, options: SealOptions = {}): Promise<SealedMessage> {
     const contentType = contentTypeOption('contentType', options.contentType, this.#options.contentType)
     const context =
@@ -112,11 +122,21 @@ export class EnvelopeSealer {
     return this.#metrics.snapshot()
   }
 
-  /** Zero-fills every live data key; destroys the KMS client if this sealer built it. Idempotent. */
+  /** Data keys alive now (at most `maxLiveDataKeys`). */
+  get liveDataKeys(): number {
+    return this.#pool.liveKeys
+  }
+
+  /**
+   * Zero-fills every live data key and stops all KMS traffic: seals waiting on KMS (reuse or
+   * not) end with CLOSED, retries stop, and no KMS request is sent once close() returns.
+   * Destroys the KMS client if this sealer built it. Idempotent.
+   */
   close(): void {
     if (this.#closed) return
     this.#closed = true
     this.#pool.close()
+    this.#gateway.close()
     if (this.#ownsKms) this.#kms.destroy()
   }
 

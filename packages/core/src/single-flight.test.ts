@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest'
-import { SqsEnvelopeError } from './errors.ts'
-import { SingleFlight, settleUnlessOthersAbort } from './single-flight.ts'
+import { isSqsEnvelopeError } from './errors.ts'
+import { SingleFlight } from './single-flight.ts'
+
+/** A call that settles only when told to, and reports whether it was aborted. */
+function controllable<T>() {
+  let resolve!: (value: T) => void
+  let aborted = false
+  const start = (signal: AbortSignal) =>
+    new Promise<T>((res, reject) => {
+      resolve = res
+      signal.addEventListener('abort', () => {
+        aborted = true
+        reject(new Error('call aborted'))
+      })
+    })
+  return { start, resolve: (value: T) => resolve(value), wasAborted: () => aborted }
+}
 
 describe('SingleFlight', () => {
   it('joins callers for one key onto one call, and starts afresh once it settled', async () => {
@@ -29,23 +44,58 @@ describe('SingleFlight', () => {
     await expect(joiner.promise).rejects.toThrow('boom')
     expect(await flights.run('k', async () => 3).promise).toBe(3)
   })
-})
 
-describe('settleUnlessOthersAbort', () => {
-  const aborted = () => Promise.reject(new SqsEnvelopeError('ABORTED', 'aborted'))
-
-  it("returns undefined when the joined call was aborted by someone else's signal", async () => {
-    expect(await settleUnlessOthersAbort(aborted(), undefined)).toBeUndefined()
-  })
-
-  it('rethrows the abort when its own signal aborted', async () => {
+  it('a joiner whose signal aborts is released at once with ABORTED, and the call carries on for the others', async () => {
+    const flights = new SingleFlight<number>()
+    const call = controllable<number>()
+    const leader = flights.run('k', call.start)
     const controller = new AbortController()
+    const joiner = flights.run('k', call.start, controller.signal)
     controller.abort()
-    await expect(settleUnlessOthersAbort(aborted(), controller.signal)).rejects.toMatchObject({ code: 'ABORTED' })
+    // Released before the call settles: the call has not been resolved yet.
+    const error = await joiner.promise.catch((e: unknown) => e)
+    expect(isSqsEnvelopeError(error) && error.code).toBe('ABORTED')
+    expect(call.wasAborted()).toBe(false)
+    call.resolve(7)
+    expect(await leader.promise).toBe(7)
   })
 
-  it('rethrows any other failure', async () => {
-    const denied = Promise.reject(new SqsEnvelopeError('KMS_ACCESS_DENIED', 'denied'))
-    await expect(settleUnlessOthersAbort(denied, undefined)).rejects.toMatchObject({ code: 'KMS_ACCESS_DENIED' })
+  it('a leader whose signal aborts is released at once; its joiners still get the answer', async () => {
+    const flights = new SingleFlight<number>()
+    const call = controllable<number>()
+    const controller = new AbortController()
+    const leader = flights.run('k', call.start, controller.signal)
+    const joiner = flights.run('k', call.start, new AbortController().signal)
+    controller.abort()
+    await expect(leader.promise).rejects.toMatchObject({ code: 'ABORTED' })
+    call.resolve(9)
+    expect(await joiner.promise).toBe(9)
+    expect(call.wasAborted()).toBe(false)
+  })
+
+  it('the call is aborted and forgotten when every caller has aborted', async () => {
+    const flights = new SingleFlight<number>()
+    const call = controllable<number>()
+    const a = new AbortController()
+    const b = new AbortController()
+    const first = flights.run('k', call.start, a.signal)
+    const second = flights.run('k', call.start, b.signal)
+    a.abort()
+    expect(call.wasAborted()).toBe(false)
+    b.abort()
+    expect(call.wasAborted()).toBe(true)
+    await expect(first.promise).rejects.toMatchObject({ code: 'ABORTED' })
+    await expect(second.promise).rejects.toMatchObject({ code: 'ABORTED' })
+    const next = flights.run('k', async () => 4)
+    expect(next.joined).toBe(false)
+    expect(await next.promise).toBe(4)
+  })
+
+  it('a caller whose signal already aborted starts nothing', async () => {
+    const flights = new SingleFlight<number>()
+    let started = 0
+    const run = flights.run('k', async () => ++started, AbortSignal.abort())
+    await expect(run.promise).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(started).toBe(0)
   })
 })

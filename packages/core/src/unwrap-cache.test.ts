@@ -14,12 +14,12 @@ function setup(limits: Partial<UnwrapCacheLimits> = {}, allowed: string[] = []) 
   const gateway = new KmsGateway(kms.client, policy, metrics)
   const sender = new DataKeyPool(
     gateway,
-    { reuse: false, maxAgeMs: 1000, maxMessages: 1, maxBytes: 1000 },
+    { reuse: false, maxAgeMs: 1000, maxMessages: 1, maxBytes: 1000, maxLiveKeys: 1, maxBodyBytes: 1 << 20 },
     new MetricsRecorder(),
   )
   const cache = new UnwrapCache(
     gateway,
-    { maxEntries: 100, ttlMs: 60_000, ...limits },
+    { maxEntries: 100, ttlMs: 60_000, failedTtlMs: 60_000, ...limits },
     { allowedKeyArns: new Set(allowed) },
     metrics,
   )

@@ -2,16 +2,34 @@ import { createHash } from 'node:crypto'
 import type { EncryptionContext } from './context.ts'
 import { canonicalContext, kmsContext } from './context.ts'
 import { createFernet } from './data-key-pool.ts'
-import { SqsEnvelopeError } from './errors.ts'
+import { isSqsEnvelopeError, SqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
 import type { Fernet } from './fernet.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
-import { SingleFlight, settleUnlessOthersAbort } from './single-flight.ts'
+import { SingleFlight } from './single-flight.ts'
 
 /** Bounds of the receiving-side cache of unwrapped data keys. */
 export interface UnwrapCacheLimits {
   readonly maxEntries: number
   readonly ttlMs: number
+  /** How long a data key KMS refused for good is remembered; 0: never. At most `maxEntries` are. */
+  readonly failedTtlMs: number
+}
+
+// Refusals about the blob itself, which no retry or redelivery can change. Access denied
+// and disabled keys are left out: an operator can fix those at any moment.
+const REMEMBERED_REFUSALS: ReadonlySet<SqsEnvelopeErrorCode> = new Set([
+  'KMS_INVALID_CIPHERTEXT',
+  'KMS_INCORRECT_KEY',
+  'KMS_KEY_NOT_FOUND',
+  'KMS_KEY_NOT_ALLOWED',
+  'KMS_REQUEST_INVALID',
+])
+
+interface Refusal {
+  readonly code: SqsEnvelopeErrorCode
+  readonly message: string
+  readonly expiresAt: number
 }
 
 /** Which data keys the receiving side accepts. */
@@ -32,7 +50,13 @@ interface CachedKey {
  * CiphertextBlob and the encryption context, LRU with a TTL. Concurrent misses
  * on one blob make one Decrypt (single-flight). Evicted keys are zero-filled.
  * The Fernet work runs synchronously with the lookup, so an eviction cannot
- * zero a key while a message is being opened with it.
+ * zero a key while a message is being opened with it. Data keys that KMS
+ * refused for good are remembered for a short while (bounded like the cache),
+ * so a flood of the same junk costs one Decrypt.
+ *
+ * Not `lru-cache`: entries need zero-filling on every way out (LRU, TTL,
+ * close) and a TTL timer each, single-flight shares the map, and the whole
+ * cache is a Map in recency order: a dependency would not remove any of this code.
  */
 export class UnwrapCache {
   readonly #gateway: KmsGateway
@@ -42,6 +66,8 @@ export class UnwrapCache {
   // Map order is recency order: a hit moves its entry to the end.
   readonly #entries = new Map<string, CachedKey>()
   readonly #unwraps = new SingleFlight<CachedKey>()
+  // Data keys KMS refused for good, oldest first; expired ones are dropped when met.
+  readonly #refused = new Map<string, Refusal>()
   #closed = false
 
   constructor(gateway: KmsGateway, limits: UnwrapCacheLimits, policy: UnwrapPolicy, metrics: MetricsRecorder) {
@@ -76,11 +102,16 @@ export class UnwrapCache {
         this.#metrics.increment('cacheHits')
         return use(cached.fernet, cached.keyArn)
       }
-      const { promise, joined } = this.#unwraps.run(id, () => this.#unwrap(id, encryptedDataKey, context, signal))
+      this.#throwIfRefused(id)
+      const { promise, joined } = this.#unwraps.run(
+        id,
+        (shared) => this.#unwrap(id, encryptedDataKey, context, shared),
+        signal,
+      )
       if (joined) this.#metrics.increment('singleFlightJoins')
-      const entry = await settleUnlessOthersAbort(promise, signal)
+      const entry = await promise
       // Other opens may have pushed it out of a small cache meanwhile; then look again.
-      if (entry && !entry.evicted) {
+      if (!entry.evicted) {
         this.#metrics.increment(joined ? 'cacheHits' : 'cacheMisses')
         return use(entry.fernet, entry.keyArn)
       }
@@ -91,6 +122,33 @@ export class UnwrapCache {
   close(): void {
     this.#closed = true
     for (const id of [...this.#entries.keys()]) this.#evict(id)
+    this.#refused.clear()
+  }
+
+  #throwIfRefused(id: string): void {
+    const refusal = this.#refused.get(id)
+    if (!refusal) return
+    if (Date.now() >= refusal.expiresAt) {
+      this.#refused.delete(id)
+      return
+    }
+    this.#metrics.increment('failedDataKeyCacheHits')
+    throw new SqsEnvelopeError(refusal.code, `${refusal.message} (remembered; no KMS call made)`)
+  }
+
+  #remember(id: string, error: unknown): void {
+    if (this.#limits.failedTtlMs === 0 || !isSqsEnvelopeError(error) || !REMEMBERED_REFUSALS.has(error.code)) return
+    this.#refused.delete(id)
+    this.#refused.set(id, {
+      code: error.code,
+      message: error.message,
+      expiresAt: Date.now() + this.#limits.failedTtlMs,
+    })
+    while (this.#refused.size > this.#limits.maxEntries) {
+      const oldest = this.#refused.keys().next().value
+      if (oldest === undefined) break
+      this.#refused.delete(oldest)
+    }
   }
 
   async #unwrap(
@@ -102,13 +160,18 @@ export class UnwrapCache {
     const allowed = this.#policy.allowedKeyArns
     // With exactly one allowed key, KMS itself refuses any other (IncorrectKeyException).
     const keyId = allowed.size === 1 ? [...allowed][0] : undefined
-    const key = await this.#gateway.decrypt(encryptedDataKey, kmsContext(context), keyId, signal)
+    const key = await this.#gateway.decrypt(encryptedDataKey, kmsContext(context), keyId, signal).catch((error) => {
+      this.#remember(id, error)
+      throw error
+    })
     if (allowed.size > 0 && !allowed.has(key.keyArn)) {
       key.plaintext.fill(0)
-      throw new SqsEnvelopeError(
+      const error = new SqsEnvelopeError(
         'KMS_KEY_NOT_ALLOWED',
         `the data key was encrypted under ${key.keyArn}, which is not in allowedKmsKeyArns`,
       )
+      this.#remember(id, error)
+      throw error
     }
     const fernet = createFernet(key.plaintext)
     if (this.#closed) {

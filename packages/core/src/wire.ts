@@ -1,5 +1,6 @@
 import { Buffer, isUtf8 } from 'node:buffer'
 import { decodeBase64Lenient, decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
+import { assertValidContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { needs } from './preconditions.ts'
 
@@ -264,6 +265,7 @@ export function parseAttributes(attributes: ReceivedAttributes | undefined): Env
     'ATTRIBUTE_INVALID',
     `message attribute ${ATTRIBUTE_CONTEXT} must be a JSON object of string values`,
   )
+  assertValidContext(encryptionContext, 'ATTRIBUTE_INVALID', `message attribute ${ATTRIBUTE_CONTEXT}`)
   return { version: 1, contentType, encryptionContext }
 }
 

@@ -18,6 +18,16 @@ const PERMANENT_BY_NAME: Readonly<Record<string, SqsEnvelopeErrorCode>> = {
   DisabledException: 'KMS_KEY_DISABLED',
   KMSInvalidStateException: 'KMS_KEY_DISABLED',
   InvalidKeyUsageException: 'KMS_INCORRECT_KEY',
+  // Deterministic client errors: KMS refuses the request itself, so sending it again,
+  // now or on redelivery, gets the same answer.
+  ValidationException: 'KMS_REQUEST_INVALID',
+  SerializationException: 'KMS_REQUEST_INVALID',
+  InvalidGrantTokenException: 'KMS_REQUEST_INVALID',
+  InvalidArnException: 'KMS_REQUEST_INVALID',
+  InvalidParameterValue: 'KMS_REQUEST_INVALID',
+  InvalidParameterCombination: 'KMS_REQUEST_INVALID',
+  MissingParameter: 'KMS_REQUEST_INVALID',
+  UnsupportedOperationException: 'KMS_REQUEST_INVALID',
 }
 
 const THROTTLE_NAMES = new Set([
@@ -39,8 +49,9 @@ interface AwsLikeError {
 /**
  * Sorts a KMS failure into permanent (the message can never be opened: quarantine)
  * or transient (KMS, network or our own credentials: retry, never quarantine).
+ * Deterministic client errors (ValidationException and the like) are permanent.
  * Anything not recognised is transient, so that no message is quarantined for a
- * cause that might pass; redrive still bounds its retries.
+ * cause that might pass (credentials, for one); redrive still bounds its retries.
  */
 export function classifyKmsError(error: unknown, signal?: AbortSignal): KmsFailure {
   if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) {

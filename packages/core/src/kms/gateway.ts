@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms'
 import pLimit, { type LimitFunction } from 'p-limit'
 import { SqsEnvelopeError } from '../errors.ts'
@@ -26,14 +27,18 @@ export interface GeneratedKey extends UnwrappedKey {
 /**
  * The one way to KMS: every request goes through one p-limit limiter and is
  * retried with full-jitter exponential backoff on throttling, 5xx and network
- * errors. Backoff sleeps happen outside the limiter, so a throttled request
- * does not hold a slot.
+ * errors (when the client is ours: see kmsClientFor). Backoff sleeps happen
+ * outside the limiter, so a throttled request does not hold a slot. Every wait
+ * (limiter queue, backoff, the request itself) ends at once when the caller's
+ * signal aborts (ABORTED) or the gateway closes (CLOSED).
  */
 export class KmsGateway {
   readonly #kms: KMSClient
   readonly #policy: KmsCallPolicy
   readonly #limit: LimitFunction
   readonly #metrics: MetricsRecorder
+  readonly #closing = new AbortController()
+  #closed = false
 
   constructor(kms: KMSClient, policy: KmsCallPolicy, metrics: MetricsRecorder) {
     this.#kms = kms
@@ -49,6 +54,7 @@ export class KmsGateway {
       }),
     )
     const plaintext = out.Plaintext
+    this.#zeroIfClosed(plaintext, 'GenerateDataKey')
     if (plaintext?.length !== 32 || !out.CiphertextBlob || !out.KeyId) {
       plaintext?.fill(0)
       throw new SqsEnvelopeError(
@@ -71,6 +77,7 @@ export class KmsGateway {
       }),
     )
     const plaintext = out.Plaintext
+    this.#zeroIfClosed(plaintext, 'Decrypt')
     if (!plaintext || !out.KeyId) {
       plaintext?.fill(0)
       throw new SqsEnvelopeError('KMS_UNAVAILABLE', 'a Decrypt answer must hold the plaintext and the KeyId')
@@ -83,32 +90,94 @@ export class KmsGateway {
     return { plaintext: asBuffer(plaintext), keyArn: out.KeyId }
   }
 
-  async #send<T>(
+  /**
+   * Stops all KMS traffic for good: calls queued in the limiter or sleeping in a backoff end
+   * at once with CLOSED, requests in flight are aborted, and nothing more is sent.
+   */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#closing.abort()
+  }
+
+  async #send<T extends { $metadata?: { attempts?: number } }>(
     operation: string,
     counter: 'generateDataKeyCalls' | 'decryptCalls',
     signal: AbortSignal | undefined,
-    call: (abortSignal: AbortSignal | undefined) => Promise<T>,
+    call: (abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
+    const stop = signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw aborted(operation, signal)
+      if (stop.aborted) throw this.#stopped(operation, signal)
       try {
-        return await this.#limit(() => {
+        return await this.#whenSlotFree(stop, operation, signal, async () => {
           // Counted when sent, not when queued: the counters are KMS's bill.
           this.#metrics.increment(counter)
-          return call(signal)
+          try {
+            const out = await call(stop)
+            this.#countSdkRetries(counter, out.$metadata)
+            return out
+          } catch (error) {
+            this.#countSdkRetries(counter, (error as { $metadata?: { attempts?: number } } | null)?.$metadata)
+            throw error
+          } finally {
+            forgetLastMatch()
+          }
         })
       } catch (error) {
+        if (stop.aborted) throw this.#stopped(operation, signal, error)
         const failure = classifyKmsError(error, signal)
         if (failure.throttled) this.#metrics.increment('throttles')
         if (!failure.retryable || attempt >= this.#policy.maxAttempts) {
           throw kmsError(operation, failure, error, attempt)
         }
         this.#metrics.increment('retries')
-        await sleep(backoffMs(attempt, this.#policy), signal).catch(() => {
-          throw aborted(operation, signal)
+        await sleep(backoffMs(attempt, this.#policy), undefined, { signal: stop }).catch(() => {
+          throw this.#stopped(operation, signal)
         })
       }
     }
+  }
+
+  /**
+   * Runs `send` when the limiter has a free slot. A caller whose signal aborts (or whose
+   * gateway closes) while queued is released at once, and its request is never sent.
+   */
+  #whenSlotFree<T>(stop: AbortSignal, operation: string, signal: AbortSignal | undefined, send: () => Promise<T>) {
+    return new Promise<T>((resolve, reject) => {
+      const release = () => reject(this.#stopped(operation, signal))
+      stop.addEventListener('abort', release, { once: true })
+      void this.#limit(async () => {
+        stop.removeEventListener('abort', release)
+        if (stop.aborted) return
+        try {
+          resolve(await send())
+        } catch (error) {
+          reject(error)
+        }
+      })
+    })
+  }
+
+  /** An injected client may retry inside `send`; its extra attempts are requests KMS saw too. */
+  #countSdkRetries(counter: 'generateDataKeyCalls' | 'decryptCalls', metadata: { attempts?: number } | undefined) {
+    const extra = typeof metadata?.attempts === 'number' ? metadata.attempts - 1 : 0
+    if (extra > 0) {
+      this.#metrics.increment(counter, extra)
+      this.#metrics.increment('retries', extra)
+    }
+  }
+
+  /** An answer that arrives after close() is wiped, not handed out. */
+  #zeroIfClosed(plaintext: Uint8Array | undefined, operation: string): void {
+    if (!this.#closed) return
+    plaintext?.fill(0)
+    throw this.#stopped(operation, undefined)
+  }
+
+  #stopped(operation: string, signal: AbortSignal | undefined, cause?: unknown): SqsEnvelopeError {
+    if (this.#closed) return new SqsEnvelopeError('CLOSED', `KMS ${operation} was cancelled by close()`, { cause })
+    return new SqsEnvelopeError('ABORTED', `KMS ${operation} was aborted`, { cause: signal?.reason ?? cause })
   }
 }
 
@@ -118,23 +187,13 @@ export function backoffMs(attempt: number, policy: Pick<KmsCallPolicy, 'retryBas
   return Math.random() * ceiling
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-function aborted(operation: string, signal: AbortSignal | undefined): SqsEnvelopeError {
-  return new SqsEnvelopeError('ABORTED', `KMS ${operation} was aborted`, { cause: signal?.reason })
+// The SDK checks base64 with a regular expression, which leaves the last string it matched
+// (the plaintext data key of a KMS answer) in RegExp.input, $_, lastMatch and the contexts,
+// readable by any code in the process long after the key was zero-filled. A match on a
+// constant replaces them.
+const BLANK = /(?:)/
+function forgetLastMatch(): void {
+  BLANK.exec('')
 }
 
 // The SDK hands out Uint8Array views; a Buffer over the same memory lets fill(0) reach them.
