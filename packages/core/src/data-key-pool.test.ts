@@ -130,3 +130,131 @@ describe('DataKeyPool', () => {
     await expect(pool.seal('alias/k', undefined, 'a')).rejects.toMatchObject({ code: 'CLOSED' })
   })
 })
+
+describe('the sealer bounds its live data keys (LRU over key and context)', () => {
+  it('a distinct context per message keeps at most maxLiveKeys keys alive; evicted ones are zero-filled', async () => {
+    const { kms, metrics, pool } = setup({ maxLiveKeys: 3 })
+    for (let i = 0; i < 10; i++) await pool.seal('alias/k', { tenant: String(i) }, 'x')
+    expect(pool.liveKeys).toBe(3)
+    expect(kms.calls.generate).toBe(10)
+    expect(metrics.snapshot().keysEvicted).toBe(7)
+    expect(kms.handedOut.every(allZero)).toBe(true)
+  })
+
+  it('evicts the least recently used key, not the oldest one', async () => {
+    const { kms, pool } = setup({ maxLiveKeys: 2 })
+    await pool.seal('alias/k', { t: 'a' }, 'x')
+    await pool.seal('alias/k', { t: 'b' }, 'x')
+    await pool.seal('alias/k', { t: 'a' }, 'x') // a is now the most recent
+    await pool.seal('alias/k', { t: 'c' }, 'x') // evicts b
+    await pool.seal('alias/k', { t: 'a' }, 'x')
+    expect(kms.calls.generate).toBe(3)
+    await pool.seal('alias/k', { t: 'b' }, 'x')
+    expect(kms.calls.generate).toBe(4)
+  })
+
+  it('concurrent seals over more contexts than maxLiveKeys all succeed', async () => {
+    const { pool } = setup({ maxLiveKeys: 2 })
+    const sealed = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => pool.seal('alias/k', { t: String(i % 6) }, `m${i}`)),
+    )
+    expect(sealed).toHaveLength(60)
+    expect(pool.liveKeys).toBeLessThanOrEqual(2)
+  })
+})
+
+describe('key rotation under bursts is linear', () => {
+  it('8,000 concurrent seals at 7 messages per key: each seal is served once, no waking all waiters per key', async () => {
+    const { kms, pool } = setup({ maxMessages: 7 })
+    kms.delayMs = 0
+    // Work counter: every check of a key's budget reads the clock, and so does every Fernet token.
+    const clock = vi.spyOn(Date, 'now')
+    const n = 8000
+    const sealed = await Promise.all(Array.from({ length: n }, (_, i) => pool.seal('alias/k', undefined, `m${i}`)))
+    const work = clock.mock.calls.length
+    clock.mockRestore()
+    expect(sealed).toHaveLength(n)
+    expect(kms.calls.generate).toBe(Math.ceil(n / 7))
+    // Linear: about one budget check and one timestamp per seal, plus a few per key. Waking all
+    // waiters on every new key would take about n²/(2·7) ≈ 4.6 million checks.
+    expect(work).toBeLessThan(3 * n + 3 * Math.ceil(n / 7))
+  })
+})
+
+describe('size is checked before sealing', () => {
+  it('a body over maxBodyBytes fails with MESSAGE_TOO_LARGE before any KMS call or budget is spent', async () => {
+    const { kms, metrics, pool } = setup({ maxBodyBytes: 1000 })
+    const error = await pool.seal('alias/k', undefined, new Uint8Array(2000)).catch((e: unknown) => e)
+    expect(isSqsEnvelopeError(error) && error.code).toBe('MESSAGE_TOO_LARGE')
+    expect((error as Error).message).toBe(
+      'the sealed body would be at least 2819 bytes (payload 2000 bytes), over maxBodyBytes (1000)',
+    )
+    expect(kms.calls.generate).toBe(0)
+    expect(metrics.snapshot()).toMatchObject({ cacheHits: 0, cacheMisses: 0 })
+  })
+
+  it('with a live key the check is exact and spends none of its budget', async () => {
+    const { kms, pool } = setup({ maxBodyBytes: 400, maxMessages: 2 })
+    await pool.seal('alias/k', undefined, 'a')
+    // The fake KMS's blobs are 48 bytes: a 200-byte payload makes a 51 + 64 + 356 = 471-byte body.
+    await expect(pool.seal('alias/k', undefined, new Uint8Array(200))).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+      message: 'the sealed body would be 471 bytes (payload 200 bytes), over maxBodyBytes (400)',
+    })
+    await pool.seal('alias/k', undefined, 'b')
+    expect(kms.calls.generate).toBe(1)
+  })
+
+  it('a body that fits only a shorter data key is refused after GenerateDataKey, before encryption (reuse: false)', async () => {
+    // 51 + base64(1 byte) 4 + token for 200 bytes 356 = 411 fits 440; with the 48-byte blob it is 471.
+    const { kms, metrics, pool } = setup({ reuse: false, maxBodyBytes: 440 })
+    await expect(pool.seal('alias/k', undefined, new Uint8Array(200))).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+    })
+    expect(kms.calls.generate).toBe(1)
+    expect(metrics.snapshot()).toMatchObject({ cacheMisses: 0, keysEvicted: 1 })
+    expect(kms.handedOut.every(allZero)).toBe(true)
+  })
+})
+
+describe('aborts and close() in the pool', () => {
+  it('a seal queued behind a GenerateDataKey is released at once with ABORTED; the others still get the key', async () => {
+    const { kms, pool } = setup()
+    kms.delayMs = 200
+    const controller = new AbortController()
+    const first = pool.seal('alias/k', undefined, 'a')
+    const aborted = pool.seal('alias/k', undefined, 'b', controller.signal)
+    const started = Date.now()
+    controller.abort()
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(Date.now() - started).toBeLessThan(100)
+    await expect(first).resolves.toMatchObject({ keyArn: expect.any(String) })
+    expect(kms.calls.generate).toBe(1)
+  })
+
+  it('when every seal waiting on a GenerateDataKey aborts, the request is aborted too', async () => {
+    const { kms, metrics, pool } = setup()
+    kms.delayMs = 50
+    const controller = new AbortController()
+    const seals = [
+      pool.seal('alias/k', undefined, 'a', controller.signal),
+      pool.seal('alias/k', undefined, 'b', controller.signal),
+    ]
+    await new Promise((resolve) => setTimeout(resolve, 10)) // the request is in flight now
+    controller.abort()
+    for (const seal of seals) await expect(seal).rejects.toMatchObject({ code: 'ABORTED' })
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    // The fake counts only requests that reached its answer: the aborted one did not.
+    expect(kms.calls.generate).toBe(0)
+    expect(metrics.snapshot().generateDataKeyCalls).toBe(1)
+    await expect(pool.seal('alias/k', undefined, 'c')).resolves.toMatchObject({ keyArn: expect.any(String) })
+  })
+
+  it('close() ends queued seals with CLOSED at once', async () => {
+    const { kms, pool } = setup()
+    kms.delayMs = 200
+    const seals = [pool.seal('alias/k', undefined, 'a'), pool.seal('alias/k', undefined, 'b')]
+    pool.close()
+    for (const seal of seals) await expect(seal).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+})

@@ -58,10 +58,10 @@ export class EnvelopeOpener {
 
   constructor(options: OpenerOptions = {}) {
     this.#options = resolveOpenerOptions(options)
-    const { kms, owned, policy } = kmsClientFor(options, this.#options.kms)
+    const { kms, owned } = kmsClientFor(options)
     this.#kms = kms
     this.#ownsKms = owned
-    this.#gateway = new KmsGateway(kms, policy, this.#metrics)
+    this.#gateway = new KmsGateway(kms, this.#options.kms, this.#metrics, owned)
     this.#cache = new UnwrapCache(
       this.#gateway,
       {

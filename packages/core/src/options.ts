@@ -12,11 +12,11 @@ export const MAX_TIMER_MS = 2 ** 31 - 1
 /** How to reach KMS and how hard to lean on it. Shared by sealers and openers. */
 export interface KmsOptions {
   /**
-   * The KMS client. An injected client is used as it is and never destroyed by us; its own
-   * retry strategy (the SDK's `maxAttempts`/`retryMode`, 3 attempts by default) is the only one
-   * that applies: `kmsMaxAttempts` and the `kmsRetry*` delays are then ignored, so the two never
-   * multiply. A client we build has SDK retries off, ours apply, and it names this library in
-   * its user agent.
+   * The KMS client. An injected client is used as it is and never destroyed by us. Exactly
+   * one layer retries, never both: an injected client that retries itself (SDK `maxAttempts`
+   * above 1; the SDK's default is 3) keeps its own retry strategy, and `kmsMaxAttempts` and
+   * the `kmsRetry*` delays are ignored; one built with `maxAttempts: 1` gets ours. A client
+   * we build has SDK retries off, gets ours, and names this library in its user agent.
    * @defaultValue a `KMSClient` built from `region` and `endpoint`
    */
   readonly kms?: KMSClient
@@ -28,15 +28,15 @@ export interface KmsOptions {
   readonly kmsConcurrency?: number
   /**
    * Attempts per KMS request on throttling, 5xx and network errors, the first included.
-   * Integer ≥ 1. Applies to the client we build only (see `kms`). @defaultValue 5
+   * Integer ≥ 1. Not for an injected client that retries itself (see `kms`). @defaultValue 5
    */
   readonly kmsMaxAttempts?: number
   /**
    * Base of the full-jitter exponential backoff between attempts, in ms. Integer from 0 to
-   * 2147483647 (2^31 - 1, the longest a timer can wait). Client we build only. @defaultValue 50
+   * 2147483647 (2^31 - 1, the longest a timer can wait). Applies with `kmsMaxAttempts`. @defaultValue 50
    */
   readonly kmsRetryBaseDelayMs?: number
-  /** Cap of one backoff, in ms. Integer from kmsRetryBaseDelayMs to 2147483647. Client we build only. @defaultValue 2000 */
+  /** Cap of one backoff, in ms. Integer from kmsRetryBaseDelayMs to 2147483647. @defaultValue 2000 */
   readonly kmsRetryMaxDelayMs?: number
 }
 

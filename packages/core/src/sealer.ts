@@ -57,10 +57,10 @@ export class EnvelopeSealer {
 
   constructor(options: SealerOptions) {
     this.#options = resolveSealerOptions(options)
-    const { kms, owned, policy } = kmsClientFor(options, this.#options.kms)
+    const { kms, owned } = kmsClientFor(options)
     this.#kms = kms
     this.#ownsKms = owned
-    this.#gateway = new KmsGateway(kms, policy, this.#metrics)
+    this.#gateway = new KmsGateway(kms, this.#options.kms, this.#metrics, owned)
     this.#pool = new DataKeyPool(
       this.#gateway,
       {

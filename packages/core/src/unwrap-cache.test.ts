@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DataKeyPool } from './data-key-pool.ts'
 import { KmsGateway } from './kms/gateway.ts'
 import { MetricsRecorder } from './metrics.ts'
-import { FAKE_KEY_ARN, fakeKms } from './test-support/fake-kms.ts'
+import { awsError, FAKE_KEY_ARN, fakeKms } from './test-support/fake-kms.ts'
 import { UnwrapCache, type UnwrapCacheLimits } from './unwrap-cache.ts'
 
 const policy = { concurrency: 4, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 1 }
@@ -109,5 +109,99 @@ describe('UnwrapCache', () => {
     cache.close()
     expect(metrics.snapshot().keysEvicted).toBe(1)
     await expect(open(sealed)).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+})
+
+describe('a data key KMS refused for good costs one Decrypt, not one per delivery (negative cache)', () => {
+  const junk = { encryptedDataKey: Buffer.alloc(60, 9), token: 'gAAAAA==' }
+
+  it('the same junk opened again fails at once with the same permanent code and no Decrypt', async () => {
+    const { kms, metrics, open } = setup()
+    for (let i = 0; i < 5; i++) {
+      await expect(open(junk)).rejects.toMatchObject({ code: 'KMS_INVALID_CIPHERTEXT', kind: 'permanent' })
+    }
+    expect(kms.calls.decrypt).toBe(1)
+    expect(metrics.snapshot()).toMatchObject({ decryptCalls: 1, failedDataKeyCacheHits: 4 })
+  })
+
+  it('is keyed like the cache: the same blob under another context is asked again', async () => {
+    const { kms, cache } = setup()
+    const use = () => 'never'
+    await expect(cache.withKey(junk.encryptedDataKey, undefined, use)).rejects.toMatchObject({
+      code: 'KMS_INVALID_CIPHERTEXT',
+    })
+    await expect(cache.withKey(junk.encryptedDataKey, { q: '1' }, use)).rejects.toMatchObject({
+      code: 'KMS_INVALID_CIPHERTEXT',
+    })
+    expect(kms.calls.decrypt).toBe(2)
+  })
+
+  it('remembers a key outside allowedKmsKeyArns too', async () => {
+    const { kms, seal, open } = setup({}, [OTHER_ARN, 'arn:aws:kms:us-east-1:000000000000:key/third'])
+    const sealed = await seal('no')
+    await expect(open(sealed)).rejects.toMatchObject({ code: 'KMS_KEY_NOT_ALLOWED' })
+    await expect(open(sealed)).rejects.toMatchObject({ code: 'KMS_KEY_NOT_ALLOWED' })
+    expect(kms.calls.decrypt).toBe(1)
+  })
+
+  it('is short-lived: after failedTtlMs KMS is asked again', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const { kms, open } = setup({ failedTtlMs: 1000 })
+    const first = expect(open(junk)).rejects.toMatchObject({ code: 'KMS_INVALID_CIPHERTEXT' })
+    await vi.advanceTimersByTimeAsync(5)
+    await first
+    await expect(open(junk)).rejects.toMatchObject({ code: 'KMS_INVALID_CIPHERTEXT' })
+    expect(kms.calls.decrypt).toBe(1)
+    await vi.advanceTimersByTimeAsync(1000)
+    const again = expect(open(junk)).rejects.toMatchObject({ code: 'KMS_INVALID_CIPHERTEXT' })
+    await vi.advanceTimersByTimeAsync(5)
+    await again
+    expect(kms.calls.decrypt).toBe(2)
+  })
+
+  it('is bounded by maxEntries: the oldest refusal is forgotten first', async () => {
+    const { kms, cache } = setup({ maxEntries: 2 })
+    const use = () => 'never'
+    const blobs = [1, 2, 3].map((n) => Buffer.alloc(60, n))
+    for (const blob of blobs) await cache.withKey(blob, undefined, use).catch(() => undefined)
+    expect(kms.calls.decrypt).toBe(3)
+    await cache.withKey(blobs[2] as Buffer, undefined, use).catch(() => undefined)
+    expect(kms.calls.decrypt).toBe(3)
+    await cache.withKey(blobs[0] as Buffer, undefined, use).catch(() => undefined)
+    expect(kms.calls.decrypt).toBe(4)
+  })
+
+  it('never remembers what an operator can undo (access denied, disabled key) or a transient failure', async () => {
+    const { kms, open } = setup()
+    kms.failures.push(awsError('AccessDeniedException'), awsError('DisabledException'))
+    await expect(open(junk)).rejects.toMatchObject({ code: 'KMS_ACCESS_DENIED' })
+    await expect(open(junk)).rejects.toMatchObject({ code: 'KMS_KEY_DISABLED' })
+    await expect(open(junk)).rejects.toMatchObject({ code: 'KMS_INVALID_CIPHERTEXT' })
+    expect(kms.calls.decrypt).toBe(3)
+  })
+
+  it('failedTtlMs 0 turns it off', async () => {
+    const { kms, open } = setup({ failedTtlMs: 0 })
+    await expect(open(junk)).rejects.toMatchObject({ code: 'KMS_INVALID_CIPHERTEXT' })
+    await expect(open(junk)).rejects.toMatchObject({ code: 'KMS_INVALID_CIPHERTEXT' })
+    expect(kms.calls.decrypt).toBe(2)
+  })
+})
+
+describe('aborts in the unwrap cache', () => {
+  it('a single-flight joiner whose signal aborts is released at once with ABORTED', async () => {
+    const { kms, seal, open } = setup()
+    const sealed = await seal('x')
+    kms.delayMs = 200
+    const leader = open(sealed)
+    const controller = new AbortController()
+    const joiner = open(sealed, controller.signal)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const abortedAt = Date.now()
+    controller.abort()
+    await expect(joiner).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(Date.now() - abortedAt).toBeLessThan(100)
+    await expect(leader).resolves.toBe('x')
+    expect(kms.calls.decrypt).toBe(1)
   })
 })

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { KMSClient } from '@aws-sdk/client-kms'
-import type { KmsOptions, ResolvedKmsOptions } from '../options.ts'
+import type { KmsOptions } from '../options.ts'
 
 // package.json is two levels up from both src/kms and dist/kms.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
@@ -9,20 +9,29 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 export const USER_AGENT: [name: string, version: string] = ['sqs-envelope', version]
 
 /**
- * The injected client, or one built for us, and the retry policy the gateway applies to it.
- * Only one layer retries: a client we build has SDK retries off and ours apply; an injected
- * client keeps its own retry strategy and ours make a single attempt, so they never multiply.
+ * The injected client, or one built for us (SDK retries off, so the gateway's apply, and our
+ * user agent). Whose retries apply to an injected client: see {@link attemptsFor}.
  */
-export function kmsClientFor(
-  options: KmsOptions,
-  policy: ResolvedKmsOptions,
-): { kms: KMSClient; owned: boolean; policy: ResolvedKmsOptions } {
-  if (options.kms) return { kms: options.kms, owned: false, policy: { ...policy, maxAttempts: 1 } }
+export function kmsClientFor(options: KmsOptions): { kms: KMSClient; owned: boolean } {
+  if (options.kms) return { kms: options.kms, owned: false }
   const kms = new KMSClient({
     maxAttempts: 1,
     customUserAgent: [USER_AGENT],
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   })
-  return { kms, owned: true, policy }
+  return { kms, owned: true }
+}
+
+/**
+ * Attempts the gateway makes per request, so that exactly one layer retries: an injected
+ * client that retries itself (SDK `maxAttempts` above 1, the SDK's default being 3) keeps
+ * its own retries and ours make one attempt; an injected client with SDK retries off
+ * (`maxAttempts: 1`), like the one we build, gets ours (`kmsMaxAttempts`).
+ */
+export async function attemptsFor(kms: KMSClient, owned: boolean, ours: number): Promise<number> {
+  if (owned) return ours
+  const configured = (kms as { config?: { maxAttempts?: unknown } }).config?.maxAttempts
+  const sdkAttempts = typeof configured === 'function' ? await (configured as () => Promise<unknown>)() : configured
+  return typeof sdkAttempts === 'number' && sdkAttempts > 1 ? 1 : ours
 }

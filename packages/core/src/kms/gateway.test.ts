@@ -1,8 +1,12 @@
+import * as timersPromises from 'node:timers/promises'
 import { GenerateDataKeyCommand } from '@aws-sdk/client-kms'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { isSqsEnvelopeError } from '../errors.ts'
 import { MetricsRecorder } from '../metrics.ts'
 import { awsError, FAKE_KEY_ARN, fakeKms } from '../test-support/fake-kms.ts'
+
+vi.mock('node:timers/promises', { spy: true })
+
 import { backoffMs, KmsGateway } from './gateway.ts'
 
 const policy = { concurrency: 3, maxAttempts: 4, retryBaseDelayMs: 1, retryMaxDelayMs: 2 }
@@ -94,5 +98,94 @@ describe('KmsGateway', () => {
       expect(backoffMs(10, p)).toBeLessThanOrEqual(1000)
       expect(backoffMs(10, p)).toBeGreaterThanOrEqual(0)
     }
+  })
+})
+
+describe('aborts and close() in the KMS gateway', () => {
+  it('a caller aborted while queued in the limiter is released at once with ABORTED, never sent, never counted', async () => {
+    const kms = fakeKms()
+    kms.delayMs = 200
+    const metrics = new MetricsRecorder()
+    const gateway = new KmsGateway(kms.client, { ...policy, concurrency: 1 }, metrics)
+    const first = gateway.generateDataKey('alias/x', undefined)
+    const controller = new AbortController()
+    const queued = gateway.generateDataKey('alias/x', undefined, controller.signal).catch((e: unknown) => e)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const abortedAt = Date.now()
+    controller.abort()
+    const error = await queued
+    expect(isSqsEnvelopeError(error) && error.code).toBe('ABORTED')
+    expect(Date.now() - abortedAt).toBeLessThan(100)
+    await first
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(kms.calls.generate).toBe(1)
+    expect(metrics.snapshot().generateDataKeyCalls).toBe(1)
+  })
+
+  it('close() stops retries: no KMS request is sent after close() returns, and the caller gets CLOSED', async () => {
+    const kms = fakeKms()
+    kms.failures.push(...Array.from({ length: 10 }, () => awsError('ThrottlingException')))
+    const metrics = new MetricsRecorder()
+    const gateway = new KmsGateway(
+      kms.client,
+      { ...policy, maxAttempts: 10, retryBaseDelayMs: 100, retryMaxDelayMs: 100 },
+      metrics,
+    )
+    const pending = gateway.generateDataKey('alias/x', undefined).catch((e: unknown) => e)
+    await vi.waitFor(() => expect(metrics.snapshot().retries).toBe(1))
+    gateway.close()
+    const sentAtClose = metrics.snapshot().generateDataKeyCalls
+    const error = await pending
+    expect(isSqsEnvelopeError(error) && error.code).toBe('CLOSED')
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    expect(metrics.snapshot().generateDataKeyCalls).toBe(sentAtClose)
+    await expect(gateway.decrypt(Buffer.from('x'), undefined, undefined)).rejects.toMatchObject({ code: 'CLOSED' })
+    expect(metrics.snapshot().decryptCalls).toBe(0)
+  })
+
+  it('close() aborts a request in flight; its answer is never handed out', async () => {
+    const kms = fakeKms()
+    kms.delayMs = 50
+    const gateway = new KmsGateway(kms.client, policy, new MetricsRecorder())
+    const pending = gateway.generateDataKey('alias/x', undefined).catch((e: unknown) => e)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    gateway.close()
+    const error = await pending
+    expect(isSqsEnvelopeError(error) && error.code).toBe('CLOSED')
+  })
+
+  it('backoff sleeps use node:timers/promises, with the signal that ends them', async () => {
+    const kms = fakeKms()
+    kms.failures.push(awsError('ThrottlingException'))
+    vi.mocked(timersPromises.setTimeout).mockClear()
+    const gateway = new KmsGateway(kms.client, policy, new MetricsRecorder())
+    await gateway.generateDataKey('alias/x', undefined)
+    expect(timersPromises.setTimeout).toHaveBeenCalledTimes(1)
+    expect(vi.mocked(timersPromises.setTimeout).mock.calls[0]?.[2]).toMatchObject({ signal: expect.any(AbortSignal) })
+  })
+
+  it("an injected client's own retries are counted from the SDK's $metadata.attempts", async () => {
+    const kms = fakeKms()
+    const send = kms.client.send.bind(kms.client)
+    kms.client.send = (async (command: never, options: never) => {
+      const out = (await send(command, options)) as Record<string, unknown>
+      return { ...out, $metadata: { attempts: 3 } }
+    }) as typeof kms.client.send
+    const metrics = new MetricsRecorder()
+    await new KmsGateway(kms.client, policy, metrics).generateDataKey('alias/x', undefined)
+    expect(metrics.snapshot()).toMatchObject({ generateDataKeyCalls: 3, retries: 2 })
+  })
+})
+
+describe('deterministic KMS client errors are permanent', () => {
+  it('ValidationException is KMS_REQUEST_INVALID, sent once, not retried', async () => {
+    const kms = fakeKms()
+    kms.failures.push(awsError('ValidationException'))
+    const metrics = new MetricsRecorder()
+    const error = await new KmsGateway(kms.client, policy, metrics)
+      .decrypt(Buffer.from('x'), undefined, undefined)
+      .catch((e: unknown) => e)
+    expect(isSqsEnvelopeError(error) && [error.code, error.kind]).toEqual(['KMS_REQUEST_INVALID', 'permanent'])
+    expect(metrics.snapshot()).toMatchObject({ decryptCalls: 1, retries: 0 })
   })
 })

@@ -4,6 +4,7 @@ import pLimit, { type LimitFunction } from 'p-limit'
 import { SqsEnvelopeError } from '../errors.ts'
 import type { MetricsRecorder } from '../metrics.ts'
 import { classifyKmsError, kmsError } from './classify.ts'
+import { attemptsFor } from './client.ts'
 
 /** How KMS requests are bounded and retried. */
 export interface KmsCallPolicy {
@@ -37,12 +38,19 @@ export class KmsGateway {
   readonly #policy: KmsCallPolicy
   readonly #limit: LimitFunction
   readonly #metrics: MetricsRecorder
+  readonly #ownsClient: boolean
+  #maxAttempts: Promise<number> | undefined
   readonly #closing = new AbortController()
   #closed = false
 
-  constructor(kms: KMSClient, policy: KmsCallPolicy, metrics: MetricsRecorder) {
+  /**
+   * @param ownsClient whether we built `kms` (SDK retries off): otherwise the client's own
+   * retry setting decides whose retries apply (see attemptsFor).
+   */
+  constructor(kms: KMSClient, policy: KmsCallPolicy, metrics: MetricsRecorder, ownsClient = true) {
     this.#kms = kms
     this.#policy = policy
+    this.#ownsClient = ownsClient
     this.#limit = pLimit(policy.concurrency)
     this.#metrics = metrics
   }
@@ -128,7 +136,9 @@ export class KmsGateway {
         if (stop.aborted) throw this.#stopped(operation, signal, error)
         const failure = classifyKmsError(error, signal)
         if (failure.throttled) this.#metrics.increment('throttles')
-        if (!failure.retryable || attempt >= this.#policy.maxAttempts) {
+        // Resolved on the first failure only: the success path never waits on it.
+        this.#maxAttempts ??= attemptsFor(this.#kms, this.#ownsClient, this.#policy.maxAttempts)
+        if (!failure.retryable || attempt >= (await this.#maxAttempts)) {
           throw kmsError(operation, failure, error, attempt)
         }
         this.#metrics.increment('retries')
