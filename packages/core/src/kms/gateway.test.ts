@@ -168,7 +168,7 @@ describe('aborts and close() in the KMS gateway', () => {
     const kms = fakeKms()
     const send = kms.client.send.bind(kms.client)
     kms.client.send = (async (command: never, options: never) => {
-      const out = (await send(command, options)) as Record<string, unknown>
+      const out = (await send(command, options)) as unknown as Record<string, unknown>
       return { ...out, $metadata: { attempts: 3 } }
     }) as typeof kms.client.send
     const metrics = new MetricsRecorder()
