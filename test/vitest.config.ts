@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config'
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 // Workspace packages resolve to their TypeScript sources in tests, so no build is needed first.
+// Vite applies `resolve.conditions` to the client environment only; tests run in the SSR one.
 const resolve = { conditions: ['@sqs-envelope/source'] }
+const ssr = { resolve: { conditions: ['@sqs-envelope/source'] } }
 
 export default defineConfig({
   root,
@@ -12,6 +14,7 @@ export default defineConfig({
     projects: [
       {
         resolve,
+        ssr,
         test: {
           name: 'unit',
           root,
@@ -21,6 +24,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'integration',
           root,
