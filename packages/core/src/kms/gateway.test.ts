@@ -189,3 +189,24 @@ describe('deterministic KMS client errors are permanent', () => {
     expect(metrics.snapshot()).toMatchObject({ decryptCalls: 1, retries: 0 })
   })
 })
+
+describe('a caller aborted while its request is in flight', () => {
+  it('is released at once, even when the client is slow to notice; a late answer is wiped', async () => {
+    const kms = fakeKms()
+    kms.delayMs = 150
+    // A client that ignores the abort signal: its answer still arrives after the caller left.
+    const send = kms.client.send.bind(kms.client)
+    kms.client.send = ((command: never) => send(command)) as typeof kms.client.send
+    const gateway = new KmsGateway(kms.client, policy, new MetricsRecorder())
+    const controller = new AbortController()
+    const pending = gateway.generateDataKey('alias/x', undefined, controller.signal).catch((e: unknown) => e)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const abortedAt = Date.now()
+    controller.abort()
+    const error = await pending
+    expect(isSqsEnvelopeError(error) && error.code).toBe('ABORTED')
+    expect(Date.now() - abortedAt).toBeLessThan(100)
+    await vi.waitFor(() => expect(kms.handedOut).toHaveLength(1))
+    expect((kms.handedOut[0] as Buffer).every((byte) => byte === 0)).toBe(true)
+  })
+})

@@ -151,19 +151,27 @@ export class KmsGateway {
 
   /**
    * Runs `send` when the limiter has a free slot. A caller whose signal aborts (or whose
-   * gateway closes) while queued is released at once, and its request is never sent.
+   * gateway closes) is released at once, wherever it is: queued (its request is then never
+   * sent) or in flight (the SDK aborts the request; an answer that still arrives is wiped).
    */
   #whenSlotFree<T>(stop: AbortSignal, operation: string, signal: AbortSignal | undefined, send: () => Promise<T>) {
     return new Promise<T>((resolve, reject) => {
-      const release = () => reject(this.#stopped(operation, signal))
+      let released = false
+      const release = () => {
+        released = true
+        reject(this.#stopped(operation, signal))
+      }
       stop.addEventListener('abort', release, { once: true })
       void this.#limit(async () => {
-        stop.removeEventListener('abort', release)
         if (stop.aborted) return
         try {
-          resolve(await send())
+          const out = await send()
+          if (released) (out as { Plaintext?: Uint8Array }).Plaintext?.fill(0)
+          else resolve(out)
         } catch (error) {
           reject(error)
+        } finally {
+          stop.removeEventListener('abort', release)
         }
       })
     })
