@@ -2,11 +2,18 @@ import { createRequire } from 'node:module'
 import { KMSClient } from '@aws-sdk/client-kms'
 import type { KmsOptions } from '../options.ts'
 
-// package.json is two levels up from both src/kms and dist/kms.
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+/** What a client we build adds to its user agent: this library and, when known, its version. */
+export const USER_AGENT: [name: string, version?: string] = ['sqs-envelope', packageVersion()]
 
-/** What a client we build adds to its user agent: this library and its version. */
-export const USER_AGENT: [name: string, version: string] = ['sqs-envelope', version]
+function packageVersion(): string | undefined {
+  try {
+    // package.json is two levels up from both src/kms and dist/kms; a bundle may not have it.
+    const { version } = createRequire(import.meta.url)('../../package.json') as { version?: unknown }
+    return typeof version === 'string' ? version : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * The injected client, or one built for us (SDK retries off, so the gateway's apply, and our
