@@ -1,16 +1,9 @@
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
-import {
-  type EnvelopeMessage,
-  EnvelopeOpener,
-  EnvelopeSealer,
-  Fernet,
-  isSqsEnvelopeError,
-  type SqsEnvelopeErrorCode,
-} from '@sqs-envelope/core'
+import { EnvelopeOpener, EnvelopeSealer, Fernet } from '@sqs-envelope/core'
 import { encodeBody, parseBody } from '@sqs-envelope/core/wire'
 import { createTestKey, type TestKey } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { countKmsCalls, localstack } from './support.ts'
+import { countKmsCalls, failure, localstack, toMessage } from './support.ts'
 
 const { target, kms } = localstack()
 let key: TestKey
@@ -21,19 +14,6 @@ beforeAll(async () => {
 })
 
 afterAll(() => kms.destroy())
-
-function toMessage(sealed: { body: string; messageAttributes: EnvelopeMessage['MessageAttributes'] }) {
-  return { Body: sealed.body, MessageAttributes: sealed.messageAttributes }
-}
-
-async function failure(promise: Promise<unknown>): Promise<{ code: SqsEnvelopeErrorCode; kind: string }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!isSqsEnvelopeError(error)) throw new Error(`expected an SqsEnvelopeError, got ${String(error)}`)
-  return { code: error.code, kind: error.kind }
-}
 
 describe('opening: permanent failures are classified so the consumer quarantines them', () => {
   it('a tampered token is TOKEN_MAC, found before any payload decryption', async () => {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { KMSClient } from '@aws-sdk/client-kms'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
 import { createTestKey } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { localstack } from './support.ts'
+import { captureDataKeys, localstack } from './support.ts'
 
 const { target, kms } = localstack()
 const OTHER_ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000'
@@ -22,18 +22,7 @@ describe('no plaintext and no key material leaks', () => {
     const marker = `PLAINTEXT-MARKER-${randomBytes(8).toString('hex')}`
     // Capture the plaintext data keys KMS hands out, to search for them afterwards.
     const client = new KMSClient({ endpoint: target.endpoint, region: target.region, credentials: target.credentials })
-    const dataKeys: Uint8Array[] = []
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args)
-        if (context.commandName === GenerateDataKeyCommand.name || context.commandName === DecryptCommand.name) {
-          const plaintext = (result.output as { Plaintext?: Uint8Array }).Plaintext
-          if (plaintext) dataKeys.push(Buffer.from(plaintext))
-        }
-        return result
-      },
-      { step: 'initialize', name: 'captureDataKeys' },
-    )
+    const dataKeys = captureDataKeys(client)
     const sealer = new EnvelopeSealer({ kms: client, kmsKeyId: key.keyId })
     const sealed = await sealer.seal(marker)
     const opener = new EnvelopeOpener({ kms: client, allowedKmsKeyArns: [key.keyArn] })

@@ -1,4 +1,5 @@
-import type { KMSClient } from '@aws-sdk/client-kms'
+import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms'
+import { type EnvelopeMessage, isSqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
 import { createKmsClient, createSqsClient } from '@sqs-envelope/testing'
 import { inject } from 'vitest'
 
@@ -43,4 +44,39 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
   return { results, maxInFlight }
+}
+
+/** Awaits a promise that must reject with an SqsEnvelopeError; returns its code and kind. */
+export async function failure(promise: Promise<unknown>): Promise<{ code: SqsEnvelopeErrorCode; kind: string }> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  if (!isSqsEnvelopeError(error)) throw new Error(`expected an SqsEnvelopeError, got ${String(error)}`)
+  return { code: error.code, kind: error.kind }
+}
+
+/** A sealed message as SQS would deliver it. */
+export function toMessage(sealed: {
+  body: string
+  messageAttributes: EnvelopeMessage['MessageAttributes']
+}): EnvelopeMessage {
+  return { Body: sealed.body, MessageAttributes: sealed.messageAttributes }
+}
+
+/** Copies of every plaintext data key the client receives from KMS, to search for them afterwards. */
+export function captureDataKeys(kms: KMSClient): Buffer[] {
+  const dataKeys: Buffer[] = []
+  kms.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args)
+      if (context.commandName === GenerateDataKeyCommand.name || context.commandName === DecryptCommand.name) {
+        const plaintext = (result.output as { Plaintext?: Uint8Array }).Plaintext
+        if (plaintext) dataKeys.push(Buffer.from(plaintext))
+      }
+      return result
+    },
+    { step: 'initialize', name: 'captureDataKeys' },
+  )
+  return dataKeys
 }
