@@ -11,6 +11,9 @@ describe('classifyKmsError', () => {
     ['NotFoundException', 'KMS_KEY_NOT_FOUND'],
     ['DisabledException', 'KMS_KEY_DISABLED'],
     ['KMSInvalidStateException', 'KMS_KEY_DISABLED'],
+    ['ValidationException', 'KMS_REQUEST_INVALID'],
+    ['SerializationException', 'KMS_REQUEST_INVALID'],
+    ['InvalidGrantTokenException', 'KMS_REQUEST_INVALID'],
   ] as const)('%s is permanent: %s, not retried', (name, code) => {
     const failure = classifyKmsError(awsError(name))
     expect(failure).toEqual({ code, retryable: false, throttled: false })
