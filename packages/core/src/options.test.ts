@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest'
-import { DEFAULTS, MAX_TIMER_MS, resolveOpenerOptions, resolveSealerOptions } from './options.ts'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { KmsMetrics } from './metrics.ts'
+import {
+  DEFAULTS,
+  MAX_TIMER_MS,
+  type OpenerOptions,
+  resolveOpenerOptions,
+  resolveSealerOptions,
+  type SealerOptions,
+} from './options.ts'
+import type { EnvelopeSealer } from './sealer.ts'
 import { failure } from './test-support/failure.ts'
 
 function optionError(fn: () => unknown): string {
@@ -139,5 +148,15 @@ describe('__proto__ as a context key is rejected on both sides', () => {
     expect(optionError(() => resolveOpenerOptions({ requiredEncryptionContext: withProto }))).toBe(
       'requiredEncryptionContext must not have the key "__proto__"',
     )
+  })
+})
+
+describe('option types', () => {
+  it('the new options are optional numbers, and the sealer exposes its live key count', () => {
+    expectTypeOf<SealerOptions['maxBodyBytes']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<SealerOptions['maxLiveDataKeys']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<OpenerOptions['failedDataKeyCacheTtlMs']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<EnvelopeSealer['liveDataKeys']>().toEqualTypeOf<number>()
+    expectTypeOf<KmsMetrics['failedDataKeyCacheHits']>().toEqualTypeOf<number>()
   })
 })
