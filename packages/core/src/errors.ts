@@ -45,6 +45,8 @@ export const PERMANENT_ERROR_CODES = [
   'KMS_KEY_NOT_ALLOWED',
   /** The message's encryption context does not contain what the consumer requires. */
   'CONTEXT_MISMATCH',
+  /** SQS refused to take the message (sender fault, e.g. InvalidParameterValue); sending it again cannot help. */
+  'SQS_REJECTED',
 ] as const
 
 /** Codes for a failure that may pass: the consumer retries these and never quarantines for them. */
@@ -55,6 +57,8 @@ export const TRANSIENT_ERROR_CODES = [
   'KMS_UNAVAILABLE',
   /** The operation was aborted through its AbortSignal. */
   'ABORTED',
+  /** SQS throttled, answered 5xx, or could not be reached, after all retries. */
+  'SQS_UNAVAILABLE',
 ] as const
 
 /** Codes for programming or configuration errors, thrown synchronously where possible. */
@@ -67,6 +71,14 @@ export const USAGE_ERROR_CODES = [
   'PAYLOAD_UNSEALABLE',
   /** An object was used after it was closed/destroyed. */
   'CLOSED',
+  /** The sealed message with its attributes would exceed the queue's MaximumMessageSize. */
+  'MESSAGE_TOO_LARGE',
+  /** A message field is outside what SQS accepts for this queue (delay, group id, deduplication id, attribute). */
+  'MESSAGE_INVALID',
+  /** A message has more than SQS's 10 attributes, counting those the envelope adds. */
+  'TOO_MANY_ATTRIBUTES',
+  /** A message attribute name is reserved by the envelope (`SqsEnvelope.*`). */
+  'ATTRIBUTE_RESERVED',
 ] as const
 
 export type PermanentErrorCode = (typeof PERMANENT_ERROR_CODES)[number]
