@@ -68,8 +68,9 @@ describe('Producer against LocalStack', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(KIB64)
     // Equal to a lower bound (count, total bytes, one per message over half the limit): the minimum.
     const minimum = minimumBatches(sizes, { maxEntries: 10, maxBytes: KIB64 })
+    const inOrder = planBatches(sizes, { maxEntries: 10, maxBytes: KIB64 }, true).length
     console.info(
-      `1,000 mixed jobs: ${c.sqsCalls.SendMessageBatchCommand} SendMessageBatch calls, lower bound ${minimum}`,
+      `1,000 mixed jobs: ${c.sqsCalls.SendMessageBatchCommand} SendMessageBatch calls; lower bound ${minimum}; cut in input order: ${inOrder}`,
     )
     expect(c.sqsCalls.SendMessageBatchCommand).toBe(minimum)
     expect(c.kmsCalls).toEqual({ GenerateDataKeyCommand: 1 })

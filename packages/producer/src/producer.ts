@@ -219,7 +219,7 @@ export class Producer<C extends ContentType = 'text'> {
       const job = prepareJob(list[i], i, this.#options.contentType, queue)
       if (isRefused(job)) {
         refuse(job, job.code, job.message)
-      } else if (queue.fifo && job.deduplicationId === undefined && !contentBased) {
+      } else if (queue.fifo && job.deduplicationId === undefined && !contentBased && !queue.contentBasedDeduplication) {
         refuse(
           job,
           'MESSAGE_INVALID',
