@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { minimumBatches, planBatches } from './plan.ts'
+import { entryIdFor, minimumBatches, planBatches } from './plan.ts'
 
 const limits = { maxEntries: 10, maxBytes: 65_536 }
 
@@ -107,5 +107,18 @@ describe('planBatches', () => {
   it('no messages, no requests', () => {
     expect(planBatches([], limits, false)).toEqual([])
     expect(planBatches([], limits, true)).toEqual([])
+  })
+})
+
+describe('entryIdFor', () => {
+  it('is always a valid SQS entry Id, unique, and maps back to the input position', () => {
+    const seen = new Set<string>()
+    for (const index of [...Array.from({ length: 10_000 }, (_, i) => i), Number.MAX_SAFE_INTEGER]) {
+      const id = entryIdFor(index)
+      expect(id).toMatch(/^[A-Za-z0-9_-]{1,80}$/)
+      expect(Number(id)).toBe(index)
+      seen.add(id)
+    }
+    expect(seen.size).toBe(10_001)
   })
 })

@@ -1,3 +1,12 @@
+/**
+ * The SendMessageBatch entry Id of the job at input position `index`: its decimal digits. Always
+ * valid (SQS: 1–80 of [A-Za-z0-9_-]; a safe integer has at most 16 digits), unique within a
+ * request, and it maps straight back to the input. (sqs-producer used the message id or body.)
+ */
+export function entryIdFor(index: number): string {
+  return String(index)
+}
+
 /** How many entries and bytes one SendMessageBatch request may carry. */
 export interface BatchLimits {
   /** Entries per request (SQS: 10). */

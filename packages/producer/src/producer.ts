@@ -14,7 +14,7 @@ import { backoffMs, classifyEntryFailure, classifyRequestFailure, type SendFailu
 import { DeduplicationIds } from './deduplication.ts'
 import { isRefused, type Job, MAX_ATTRIBUTES, type PreparedJob, prepareJob, type QueueFacts } from './jobs.ts'
 import { type ProducerOptions, type ResolvedProducerOptions, resolveProducerOptions } from './options.ts'
-import { planBatches } from './plan.ts'
+import { entryIdFor, planBatches } from './plan.ts'
 import { type ProducerMetrics, type SendFailed, SendFailure, type SendResult } from './results.ts'
 import { attributesBytes, dataKeyCharsOf, MAX_DATA_KEY_CHARS, MIN_DATA_KEY_CHARS, sealedBodyBytes } from './size.ts'
 
@@ -406,7 +406,7 @@ export class Producer<C extends ContentType = 'text'> {
           )
         }
       }
-      const byId = new Map(pending.map((s) => [String(s.job.index), s]))
+      const byId = new Map(pending.map((s) => [entryIdFor(s.job.index), s]))
       this.#counts.batches++
       let response: SendMessageBatchCommandOutput
       try {
@@ -463,8 +463,7 @@ export class Producer<C extends ContentType = 'text'> {
 
 function toEntry({ job, body, attributes, deduplicationId }: SealedJob): SendMessageBatchRequestEntry {
   return {
-    // The input position: always [0-9]{1,16}, unique within a request, and maps straight back.
-    Id: String(job.index),
+    Id: entryIdFor(job.index),
     MessageBody: body,
     MessageAttributes: attributes,
     ...(job.groupId === undefined ? {} : { MessageGroupId: job.groupId }),
