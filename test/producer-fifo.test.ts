@@ -78,6 +78,28 @@ describe('Producer on FIFO queues', () => {
     await queue.delete()
   })
 
+  it('sends called one after another without waiting keep call order within a group', async () => {
+    const queue = await createTestQueue(sqs, { fifo: true })
+    const producer = Producer.create({
+      queueUrl: queue.queueUrl,
+      sqs,
+      kms,
+      kmsKeyId: key.keyId,
+      contentBasedDeduplication: true,
+      deduplicationSecret: secret,
+    })
+    // Five sends in flight at once; the later ones are small and would otherwise overtake.
+    const sends = [30, 1, 12, 1, 5].map((count, s) =>
+      producer.send(Array.from({ length: count }, (_, i) => ({ groupId: 'g', body: `send ${s} job ${i}` }))),
+    )
+    const results = (await Promise.all(sends)).flat()
+    expect(results.every((r) => r.ok)).toBe(true)
+    const sequence = results.map((r) => BigInt((r.ok && r.sequenceNumber) || -1))
+    expect(sequence.every((n, i) => n > 0n && (i === 0 || n > (sequence[i - 1] as bigint)))).toBe(true)
+    await producer.close()
+    await queue.delete()
+  })
+
   it('the same job sent twice with content-based deduplication is delivered once; its id is a keyed HMAC, not a hash of the payload', async () => {
     const queue = await createTestQueue(sqs, { fifo: true })
     const recorded = recordingSqs()

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs'
-import { EnvelopeOpener } from '@sqs-envelope/core'
+import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
 import { Producer, type SendResult } from '@sqs-envelope/producer'
 import { createKmsClient, createSqsClient, createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -284,6 +284,51 @@ describe('Producer against LocalStack', () => {
     await producer.close()
     await queue.delete()
   }, 180_000)
+
+  it('with an injected sealer: its encryption context travels, sizes are measured after sealing, close() leaves it open', async () => {
+    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
+    const c = counted()
+    const sealer = new EnvelopeSealer({ kms: c.kms, kmsKeyId: key.keyId, encryptionContext: { queue: 'orders' } })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, sealer, contentType: 'bytes' })
+    const results = await producer.send([new Uint8Array([1, 2, 3]), new Uint8Array(48_000), new Uint8Array(70_000)])
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'ok', 'MESSAGE_TOO_LARGE'])
+    const received = await receiveAll(sqs, queue.queueUrl, 2)
+    expect(received.map((m) => m.MessageAttributes?.['SqsEnvelope.Context']?.StringValue)).toEqual([
+      '{"queue":"orders"}',
+      '{"queue":"orders"}',
+    ])
+    const opener = new EnvelopeOpener({ kms, requiredEncryptionContext: { queue: 'orders' } })
+    const sizes = await Promise.all(received.map(async (m) => (await opener.open<Buffer>(m)).value.length))
+    expect(sizes.sort((a, b) => a - b)).toEqual([3, 48_000])
+    await producer.close()
+    // Still the caller's: it seals after the producer closed.
+    await expect(sealer.seal('still open')).resolves.toHaveProperty('body')
+    expect(c.kmsCalls).toEqual({ GenerateDataKeyCommand: 1 })
+    sealer.close()
+    opener.close()
+    await queue.delete()
+  })
+
+  it('an aborted send fails its unsent messages with ABORTED, retryable', async () => {
+    const queue = await createTestQueue(sqs)
+    const c = counted()
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const controller = new AbortController()
+    controller.abort()
+    // Before the queue's attributes are known, nothing can be sent: the send rejects.
+    const early = await producer.send('a', { signal: controller.signal }).catch((e: unknown) => e)
+    expect((early as { code?: string }).code).toBe('ABORTED')
+    // Once they are (cached), each message gets its result.
+    expect((await producer.send('warm'))[0]?.ok).toBe(true)
+    const results = await producer.send(['a', 'b'], { signal: controller.signal })
+    expect(results.map((r) => !r.ok && [r.error.code, r.error.retryable, r.error.mayHaveBeenSent])).toEqual([
+      ['ABORTED', true, false],
+      ['ABORTED', true, false],
+    ])
+    expect(c.sqsCalls.SendMessageBatchCommand).toBe(1)
+    await producer.close()
+    await queue.delete()
+  })
 
   it('close() waits for sends under way, then refuses new ones with CLOSED; it is idempotent', async () => {
     const queue = await createTestQueue(sqs)

@@ -12,7 +12,15 @@ import { ATTRIBUTE_CONTENT_TYPE, type ContentType, encodeAttributes } from '@sqs
 import pLimit from 'p-limit'
 import { backoffMs, classifyEntryFailure, classifyRequestFailure, type SendFailureInfo } from './classify.ts'
 import { DeduplicationIds } from './deduplication.ts'
-import { isRefused, type Job, MAX_ATTRIBUTES, type PreparedJob, prepareJob, type QueueFacts } from './jobs.ts'
+import {
+  isMessage,
+  isRefused,
+  type Job,
+  MAX_ATTRIBUTES,
+  type PreparedJob,
+  prepareJob,
+  type QueueFacts,
+} from './jobs.ts'
 import { type ProducerOptions, type ResolvedProducerOptions, resolveProducerOptions } from './options.ts'
 import { entryIdFor, planBatches } from './plan.ts'
 import { type ProducerMetrics, type SendFailed, SendFailure, type SendResult } from './results.ts'
@@ -67,6 +75,8 @@ export class Producer<C extends ContentType = 'text'> {
   readonly #defaultContext: { readonly known: boolean; readonly value: EncryptionContext | undefined }
   readonly #limit: ReturnType<typeof pLimit>
   readonly #inFlight = new Set<Promise<unknown>>()
+  // FIFO: per group, the gate of the latest send that has messages of it.
+  readonly #groupTails = new Map<string, Promise<void>>()
   readonly #contentTypeAttributes = new Map<ContentType, SdkAttributeValue>()
   readonly #envelopeBytes = new Map<ContentType, number>()
   readonly #counts = { messagesSent: 0, messagesFailed: 0, batches: 0, retries: 0, bytesSent: 0 }
@@ -122,11 +132,42 @@ export class Producer<C extends ContentType = 'text'> {
   send(jobs: Job<C> | readonly Job<C>[], options: SendOptions = {}): Promise<SendResult[]> {
     if (this.#closing) return Promise.reject(new SqsEnvelopeError('CLOSED', 'the producer is closed'))
     const list: readonly unknown[] = Array.isArray(jobs) ? jobs : [jobs]
-    const run = this.#send(list, options.signal)
+    const { earlier, release } = this.#reserveGroups(list)
+    const run = this.#send(list, options.signal, earlier)
     this.#inFlight.add(run)
-    const forget = () => this.#inFlight.delete(run)
-    run.then(forget, forget)
+    const settle = () => {
+      this.#inFlight.delete(run)
+      release()
+    }
+    run.then(settle, settle)
     return run
+  }
+
+  /**
+   * FIFO queues (their names end in `.fifo`): sends of the same group go out in call order, so
+   * each send waits, group by group, for the sends called before it. Taken synchronously, at call time.
+   */
+  #reserveGroups(list: readonly unknown[]) {
+    const earlier = new Map<string, Promise<void>>()
+    if (!this.#options.queueUrl.endsWith('.fifo')) return { earlier, release: () => {} }
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const groups = new Set<string>()
+    for (const job of list) if (isMessage(job) && typeof job.groupId === 'string') groups.add(job.groupId)
+    for (const group of groups) {
+      const previous = this.#groupTails.get(group)
+      if (previous) earlier.set(group, previous)
+      this.#groupTails.set(group, gate)
+    }
+    return {
+      earlier,
+      release: () => {
+        release()
+        for (const group of groups) if (this.#groupTails.get(group) === gate) this.#groupTails.delete(group)
+      },
+    }
   }
 
   /** ApproximateNumberOfMessages of the queue, as sqs-producer's `queueSize()`. */
@@ -194,7 +235,11 @@ export class Producer<C extends ContentType = 'text'> {
     return this.#queue
   }
 
-  async #send(list: readonly unknown[], signal: AbortSignal | undefined): Promise<SendResult[]> {
+  async #send(
+    list: readonly unknown[],
+    signal: AbortSignal | undefined,
+    earlier: ReadonlyMap<string, Promise<void>>,
+  ): Promise<SendResult[]> {
     const queue = await this.#queueInfo(signal)
     const contentBased = this.#options.contentBasedDeduplication ?? queue.contentBasedDeduplication
     if (queue.fifo && contentBased && !this.#deduplication) {
@@ -243,12 +288,7 @@ export class Producer<C extends ContentType = 'text'> {
       }
       try {
         const out = await this.#seal(job, queue, contentBased, signal)
-        if (typeof out === 'string')
-          return refuse(
-            job,
-            out === 'count' ? 'TOO_MANY_ATTRIBUTES' : 'MESSAGE_TOO_LARGE',
-            out === 'count' ? tooManyAttributes() : tooLarge(Number(out.slice(5)), queue, false),
-          )
+        if ('refused' in out) return refuse(job, out.refused, out.message)
         sealed.push(out)
       } catch (error) {
         const cause = isSqsEnvelopeError(error)
@@ -258,7 +298,7 @@ export class Producer<C extends ContentType = 'text'> {
           job.index,
           job.id,
           new SendFailure(cause.code, cause.message, {
-            retryable: cause.kind === 'transient' && cause.code !== 'ABORTED',
+            retryable: cause.kind === 'transient',
             mayHaveBeenSent: false,
             attempts: 0,
             cause,
@@ -285,8 +325,8 @@ export class Producer<C extends ContentType = 'text'> {
     )
 
     // 4. Send under the concurrency bound. On FIFO queues a batch waits for the earlier batches of
-    // its groups (retries included), so order within a group holds.
-    const tails = new Map<string, Promise<void>>()
+    // its groups (retries included), and the first ones for earlier sends, so order within a group holds.
+    const tails = new Map(earlier)
     const tasks = plan.map((positions) => {
       const entries = positions.map((k) => sealed[k] as SealedJob)
       const before = queue.fifo
@@ -318,13 +358,13 @@ export class Producer<C extends ContentType = 'text'> {
     return bytes
   }
 
-  /** Seals one job; returns `'count'` or `'size:<bytes>'` when the sealed message breaks a limit. */
+  /** Seals one job, and measures it exactly: a refusal when the sealed message breaks a limit. */
   async #seal(
     job: PreparedJob,
     queue: QueueInfo,
     contentBased: boolean,
     signal: AbortSignal | undefined,
-  ): Promise<SealedJob | 'count' | `size:${number}`> {
+  ): Promise<SealedJob | { refused: SqsEnvelopeError['code']; message: string }> {
     // A json payload is already a JSON string: sealed as text (the same bytes), then labelled json,
     // so it is not stringified twice.
     const { body, messageAttributes } = await this.#sealer.seal(job.plaintext, {
@@ -336,10 +376,12 @@ export class Producer<C extends ContentType = 'text'> {
     const attributes: Record<string, SdkAttributeValue> = messageAttributes
     if (job.contentType === 'json') attributes[ATTRIBUTE_CONTENT_TYPE] = this.#contentTypeAttribute('json')
     if (job.messageAttributes) Object.assign(attributes, job.messageAttributes)
-    if (Object.keys(attributes).length > MAX_ATTRIBUTES) return 'count'
+    if (Object.keys(attributes).length > MAX_ATTRIBUTES) {
+      return { refused: 'TOO_MANY_ATTRIBUTES', message: tooManyAttributes() }
+    }
     // The body is ASCII (base64 and JSON punctuation): its length is its UTF-8 size.
     const bytes = body.length + attributesBytes(attributes)
-    if (bytes > queue.maxMessageBytes) return `size:${bytes}`
+    if (bytes > queue.maxMessageBytes) return { refused: 'MESSAGE_TOO_LARGE', message: tooLarge(bytes, queue, false) }
     const deduplicationId =
       job.deduplicationId ??
       (queue.fifo && contentBased ? this.#deduplication?.idFor(job.contentType, job.plaintext) : undefined)
@@ -405,6 +447,10 @@ export class Producer<C extends ContentType = 'text'> {
             attempt - 1,
           )
         }
+      }
+      if (signal?.aborted) {
+        const info = { sqsCode: 'AbortError', retryable: true, mayHaveBeenSent: false }
+        return failAll(pending, 'ABORTED', info, attempt - 1)
       }
       const byId = new Map(pending.map((s) => [entryIdFor(s.job.index), s]))
       this.#counts.batches++
