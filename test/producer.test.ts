@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { inspect } from 'node:util'
 import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
 import { Producer, type SendResult } from '@sqs-envelope/producer'
@@ -326,6 +327,51 @@ describe('Producer against LocalStack', () => {
       ['ABORTED', true, false],
     ])
     expect(c.sqsCalls.SendMessageBatchCommand).toBe(1)
+    await producer.close()
+    await queue.delete()
+  })
+
+  it('no payload appears in results, errors, their causes or the producer, whatever fails', async () => {
+    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
+    const c = counted()
+    c.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'SendMessageBatchCommand') return next(args)
+        const input = args.input as SendMessageBatchCommandInput
+        const result = await next({ ...args, input: { ...input, Entries: input.Entries?.filter((e) => e.Id !== '1') } })
+        const output = result.output as SendMessageBatchCommandOutput
+        output.Failed = [{ Id: '1', Code: 'InvalidMessageContents', SenderFault: true, Message: 'injected' }]
+        return result
+      },
+      { step: 'initialize', name: 'rejectEntry1' },
+    )
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const marker = `MARKER-${randomBytes(8).toString('hex')}`
+    const results = await producer.send([
+      marker,
+      { id: 'rejected', body: `${marker} rejected by SQS` },
+      marker.repeat(4000),
+      { body: marker, delaySeconds: 5000 },
+      { body: marker, messageAttributes: { 'SqsEnvelope.Mine': { DataType: 'String', StringValue: 'x' } } },
+      { body: { marker } as unknown as string },
+    ])
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual([
+      'ok',
+      'SQS_REJECTED',
+      'MESSAGE_TOO_LARGE',
+      'MESSAGE_INVALID',
+      'ATTRIBUTE_RESERVED',
+      'PAYLOAD_UNSEALABLE',
+    ])
+    const seen = [
+      JSON.stringify(results),
+      inspect(results, { depth: 10 }),
+      ...results.map((r) => (r.ok ? '' : `${r.error.stack} ${String(r.error.cause)}`)),
+      JSON.stringify(producer),
+      inspect(producer, { depth: 10 }),
+      JSON.stringify(producer.metrics()),
+    ].join('\n')
+    expect(seen).not.toContain('MARKER-')
     await producer.close()
     await queue.delete()
   })
