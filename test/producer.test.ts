@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { inspect } from 'node:util'
 import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
-import { Producer, type SendResult } from '@sqs-envelope/producer'
+import { PRODUCER_BATCH_CHANNEL, Producer, type ProducerBatchEvent, type SendResult } from '@sqs-envelope/producer'
 import { createKmsClient, createSqsClient, createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { minimumBatches, planBatches } from '../packages/producer/src/plan.ts'
 import { countCalls, localstack, receiveAll } from './support.ts'
 
@@ -167,7 +168,19 @@ describe('Producer against LocalStack', () => {
       sqsRetryBaseDelayMs: 1,
     })
     const jobs = Array.from({ length: 25 }, (_, i) => ({ id: `job-${i}`, body: { n: i } }))
+    const events: ProducerBatchEvent[] = []
+    const onBatch = (event: unknown) => events.push(event as ProducerBatchEvent)
+    subscribe(PRODUCER_BATCH_CHANNEL, onBatch)
     const results = await producer.send(jobs)
+    unsubscribe(PRODUCER_BATCH_CHANNEL, onBatch)
+    // One event per request: three first attempts (with 3 failed entries among them), two retries of one entry each.
+    expect(events.map((e) => [e.attempt, e.entries, e.succeeded, e.failed]).sort()).toEqual([
+      [1, 10, 8, 2],
+      [1, 10, 9, 1],
+      [1, 5, 5, 0],
+      [2, 1, 1, 0],
+      [2, 1, 1, 0],
+    ])
 
     expect(results.map((r) => [r.index, r.id])).toEqual(jobs.map((j, i) => [i, j.id]))
     expect(results.filter((r) => !r.ok).map((r) => r.index)).toEqual([11])
@@ -376,17 +389,20 @@ describe('Producer against LocalStack', () => {
     await queue.delete()
   })
 
-  it('close() waits for sends under way, then refuses new ones with CLOSED; it is idempotent', async () => {
+  it('built clients honour AWS_ENDPOINT_URL; close() waits for sends under way, then refuses new ones with CLOSED; it is idempotent', async () => {
     const queue = await createTestQueue(sqs)
-    // The clients this producer builds find credentials through the SDK's default chain.
-    process.env.AWS_ACCESS_KEY_ID ??= target.credentials.accessKeyId
-    process.env.AWS_SECRET_ACCESS_KEY ??= target.credentials.secretAccessKey
-    const producer = new Producer({
-      queueUrl: queue.queueUrl,
-      kmsKeyId: key.keyId,
-      endpoint: target.endpoint,
-      region: target.region,
+    // The clients this producer builds find credentials, region and endpoint as the SDK does: here from the environment.
+    const saved = { ...process.env }
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+      AWS_REGION: target.region,
+      AWS_ENDPOINT_URL: target.endpoint,
     })
+    onTestFinished(() => {
+      process.env = saved
+    })
+    const producer = new Producer({ queueUrl: queue.queueUrl, kmsKeyId: key.keyId })
     const pending = producer.send(Array.from({ length: 30 }, (_, i) => `job ${i}`))
     const closed = producer.close()
     expect(successes(await pending)).toHaveLength(30)

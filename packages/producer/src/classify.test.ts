@@ -66,6 +66,19 @@ describe('classifyRequestFailure', () => {
     expect(classifyRequestFailure(awsError('TimeoutError'))).toMatchObject({ retryable: true, mayHaveBeenSent: true })
   })
 
+  it('an error before sending (no HTTP answer, no system code) is not retried; missing credentials are', () => {
+    expect(classifyRequestFailure(new Error('Region is missing'))).toEqual({
+      sqsCode: 'Error',
+      retryable: false,
+      mayHaveBeenSent: false,
+    })
+    expect(classifyRequestFailure(awsError('CredentialsProviderError'))).toEqual({
+      sqsCode: 'CredentialsProviderError',
+      retryable: true,
+      mayHaveBeenSent: false,
+    })
+  })
+
   it.each(['QueueDoesNotExist', 'AccessDeniedException', 'BatchRequestTooLong', 'InvalidParameterValue'])(
     '%s (a 4xx) is not retried',
     (name) => {

@@ -30,6 +30,8 @@ export function classifyEntryFailure(entry: { Code?: string | undefined; SenderF
   return { sqsCode, retryable, mayHaveBeenSent: false } satisfies SendFailureInfo
 }
 
+const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError'])
+
 interface AwsLikeError {
   name?: unknown
   code?: unknown
@@ -40,8 +42,9 @@ interface AwsLikeError {
 
 /**
  * An error thrown by a whole SendMessageBatch request. Throttling and 5xx are retried; a 4xx
- * answer (queue gone, access denied, bad request) is not. An error without an HTTP answer
- * (timeout, connection reset) is retried but may have been delivered.
+ * answer (queue gone, access denied, bad request) is not. A network error without an HTTP answer
+ * (timeout, connection reset) is retried but may have been delivered; a failure before sending
+ * (missing region) is not retried, and missing credentials are retried (the provider may recover).
  */
 export function classifyRequestFailure(error: unknown): SendFailureInfo {
   const e = (typeof error === 'object' && error !== null ? error : {}) as AwsLikeError
@@ -51,8 +54,15 @@ export function classifyRequestFailure(error: unknown): SendFailureInfo {
   if (THROTTLING_CODES.has(name) || status === 429 || e.$retryable?.throttling === true) {
     return { sqsCode, retryable: true, mayHaveBeenSent: false }
   }
-  if (status === undefined || status >= 500 || SERVICE_CODES.has(name)) {
+  if ((status !== undefined && status >= 500) || SERVICE_CODES.has(name)) {
     return { sqsCode, retryable: true, mayHaveBeenSent: true }
+  }
+  if (status === undefined) {
+    // No HTTP answer: a network error (a system error code, a timeout) may have reached SQS; an
+    // error thrown before sending (a missing region, say) is the configuration's and is not retried.
+    if (typeof e.code === 'string' || NETWORK_NAMES.has(name))
+      return { sqsCode, retryable: true, mayHaveBeenSent: true }
+    if (name === 'CredentialsProviderError') return { sqsCode, retryable: true, mayHaveBeenSent: false }
   }
   return { sqsCode, retryable: false, mayHaveBeenSent: false }
 }

@@ -7,5 +7,5 @@ export {
   type ProducerSealingOptions,
   type ProducerWithSealerOptions,
 } from './options.ts'
-export { Producer, type SendOptions } from './producer.ts'
+export { PRODUCER_BATCH_CHANNEL, Producer, type ProducerBatchEvent, type SendOptions } from './producer.ts'
 export { type ProducerMetrics, type SendFailed, SendFailure, type SendResult, type SendSuccess } from './results.ts'

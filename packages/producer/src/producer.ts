@@ -1,3 +1,5 @@
+import { channel } from 'node:diagnostics_channel'
+import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   GetQueueAttributesCommand,
@@ -44,6 +46,28 @@ interface SealedJob {
   readonly bytes: number
   readonly deduplicationId: string | undefined
 }
+
+/**
+ * `node:diagnostics_channel` name on which every SendMessageBatch request is reported as a
+ * {@link ProducerBatchEvent}; costs nothing while nobody subscribes.
+ */
+export const PRODUCER_BATCH_CHANNEL = 'sqs-envelope:producer:batch'
+
+/** One SendMessageBatch request (one attempt): counts and timing only, never contents. */
+export interface ProducerBatchEvent {
+  readonly queueUrl: string
+  /** 1 for the first request of these entries, more for retries. */
+  readonly attempt: number
+  readonly entries: number
+  readonly succeeded: number
+  /** Entries SQS failed, or all of them when the request itself failed. */
+  readonly failed: number
+  /** When the whole request failed: the error's name. */
+  readonly sqsCode?: string
+  readonly durationMs: number
+}
+
+const batchChannel = channel(PRODUCER_BATCH_CHANNEL)
 
 const QUEUE_ATTRIBUTES = ['MaximumMessageSize', 'FifoQueue', 'ContentBasedDeduplication'] as const
 
@@ -202,20 +226,28 @@ export class Producer<C extends ContentType = 'text'> {
     return { queueUrl: this.#options.queueUrl, kmsKeyId: this.#sealer.kmsKeyId }
   }
 
+  /** GetQueueAttributes, retried like a batch on throttling, 5xx and network errors. */
   async #getAttributes(names: readonly string[], signal?: AbortSignal): Promise<Record<string, string>> {
-    try {
-      const { Attributes } = await this.#sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: this.#options.queueUrl, AttributeNames: [...names] as never }),
-        { abortSignal: signal },
-      )
-      return Attributes ?? {}
-    } catch (error) {
-      const info = classifyRequestFailure(error)
-      throw new SqsEnvelopeError(
-        signal?.aborted ? 'ABORTED' : info.retryable ? 'SQS_UNAVAILABLE' : 'SQS_REJECTED',
-        `SQS GetQueueAttributes failed with ${info.sqsCode}`,
-        { cause: error },
-      )
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { Attributes } = await this.#sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: this.#options.queueUrl, AttributeNames: [...names] as never }),
+          { abortSignal: signal },
+        )
+        return Attributes ?? {}
+      } catch (error) {
+        const info = classifyRequestFailure(error)
+        const aborted = signal?.aborted === true
+        if (!aborted && info.retryable && attempt < this.#options.maxAttempts) {
+          await sleep(backoffMs(attempt, this.#options), undefined, signal ? { signal } : undefined).catch(() => {})
+          continue
+        }
+        throw new SqsEnvelopeError(
+          aborted ? 'ABORTED' : info.retryable ? 'SQS_UNAVAILABLE' : 'SQS_REJECTED',
+          `SQS GetQueueAttributes failed with ${aborted ? 'AbortError' : info.sqsCode} after ${attempt === 1 ? '1 attempt' : `${attempt} attempts`}`,
+          { cause: error },
+        )
+      }
     }
   }
 
@@ -454,6 +486,7 @@ export class Producer<C extends ContentType = 'text'> {
       }
       const byId = new Map(pending.map((s) => [entryIdFor(s.job.index), s]))
       this.#counts.batches++
+      const startedAt = batchChannel.hasSubscribers ? performance.now() : 0
       let response: SendMessageBatchCommandOutput
       try {
         response = await this.#sqs.send(
@@ -462,6 +495,17 @@ export class Producer<C extends ContentType = 'text'> {
         )
       } catch (error) {
         const info = classifyRequestFailure(error)
+        if (batchChannel.hasSubscribers) {
+          batchChannel.publish({
+            queueUrl: this.#options.queueUrl,
+            attempt,
+            entries: pending.length,
+            succeeded: 0,
+            failed: pending.length,
+            sqsCode: info.sqsCode,
+            durationMs: performance.now() - startedAt,
+          } satisfies ProducerBatchEvent)
+        }
         if (signal?.aborted) {
           return failAll(pending, 'ABORTED', { ...info, retryable: true, mayHaveBeenSent: true }, attempt, error)
         }
@@ -492,6 +536,16 @@ export class Producer<C extends ContentType = 'text'> {
         const info = classifyEntryFailure(entry)
         if (info.retryable && attempt < maxAttempts) retry.push(s)
         else failAll([s], info.retryable ? 'SQS_UNAVAILABLE' : 'SQS_REJECTED', info, attempt)
+      }
+      if (batchChannel.hasSubscribers) {
+        batchChannel.publish({
+          queueUrl: this.#options.queueUrl,
+          attempt,
+          entries: pending.length,
+          succeeded: response.Successful?.length ?? 0,
+          failed: response.Failed?.length ?? 0,
+          durationMs: performance.now() - startedAt,
+        } satisfies ProducerBatchEvent)
       }
       // An entry SQS did not answer for: it may or may not be in the queue.
       if (byId.size > 0) {
