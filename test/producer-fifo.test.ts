@@ -1,23 +1,14 @@
 import { createHash } from 'node:crypto'
 import type { SendMessageBatchCommandInput } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener } from '@sqs-envelope/core'
-import { Producer } from '@sqs-envelope/producer'
-import { createSqsClient, createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { localstack, receiveAll } from './support.ts'
+import { Producer, type ProducerSealingOptions } from '@sqs-envelope/producer'
+import { createSqsClient, createTestQueue } from '@sqs-envelope/testing'
+import { describe, expect, it } from 'vitest'
+import { localstackWithKey, receiveAll } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-let key: TestKey
+const context = localstackWithKey()
+const { target, sqs, kms } = context
 const secret = 'a deduplication secret of 32 bytes!'
-
-beforeAll(async () => {
-  key = await createTestKey(kms)
-}, 60_000)
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
 
 /** An SQS client that records the MessageDeduplicationId of every entry it sends. */
 function recordingSqs() {
@@ -37,17 +28,23 @@ function recordingSqs() {
   return { client, deduplicationIds }
 }
 
+/** A producer that derives deduplication ids under `secret`. */
+function deduplicating(queueUrl: string, options: Partial<ProducerSealingOptions<'text'>> = {}) {
+  return Producer.create({
+    queueUrl,
+    sqs,
+    kms,
+    kmsKeyId: context.key.keyId,
+    contentBasedDeduplication: true,
+    deduplicationSecret: secret,
+    ...options,
+  })
+}
+
 describe('Producer on FIFO queues', () => {
   it('keeps order within each group across several concurrent batches', async () => {
     const queue = await createTestQueue(sqs, { fifo: true })
-    const producer = Producer.create({
-      queueUrl: queue.queueUrl,
-      sqs,
-      kms,
-      kmsKeyId: key.keyId,
-      contentBasedDeduplication: true,
-      deduplicationSecret: secret,
-    })
+    const producer = deduplicating(queue.queueUrl)
     const groups = ['a', 'b', 'c']
     const jobs = Array.from({ length: 75 }, (_, i) => ({
       groupId: groups[i % 3] as string,
@@ -63,7 +60,7 @@ describe('Producer on FIFO queues', () => {
         .map((r) => BigInt((r.ok && r.sequenceNumber) || -1))
       expect(sequence.every((n, i) => n > 0n && (i === 0 || n > (sequence[i - 1] as bigint)))).toBe(true)
     }
-    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [key.keyArn] })
+    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [context.key.keyArn] })
     const received = await receiveAll(sqs, queue.queueUrl, 75, true)
     const byGroup = new Map<string, string[]>()
     for (const m of received) {
@@ -80,14 +77,7 @@ describe('Producer on FIFO queues', () => {
 
   it('sends called one after another without waiting keep call order within a group', async () => {
     const queue = await createTestQueue(sqs, { fifo: true })
-    const producer = Producer.create({
-      queueUrl: queue.queueUrl,
-      sqs,
-      kms,
-      kmsKeyId: key.keyId,
-      contentBasedDeduplication: true,
-      deduplicationSecret: secret,
-    })
+    const producer = deduplicating(queue.queueUrl)
     // Five sends in flight at once; the later ones are small and would otherwise overtake.
     const sends = [30, 1, 12, 1, 5].map((count, s) =>
       producer.send(Array.from({ length: count }, (_, i) => ({ groupId: 'g', body: `send ${s} job ${i}` }))),
@@ -107,7 +97,7 @@ describe('Producer on FIFO queues', () => {
       queueUrl: queue.queueUrl,
       sqs: recorded.client,
       kms,
-      kmsKeyId: key.keyId,
+      kmsKeyId: context.key.keyId,
       contentType: 'json',
       contentBasedDeduplication: true,
       deduplicationSecret: secret,
@@ -118,7 +108,7 @@ describe('Producer on FIFO queues', () => {
     expect([...first, ...second].every((r) => r.ok)).toBe(true)
 
     const received = await receiveAll(sqs, queue.queueUrl, 3, true)
-    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [key.keyArn] })
+    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [context.key.keyArn] })
     const values = await Promise.all(received.map(async (m) => (await opener.open(m)).value))
     expect(values).toEqual([{ orderId: 42 }, { orderId: 43 }])
 
@@ -142,7 +132,7 @@ describe('Producer on FIFO queues', () => {
       queueUrl: queue.queueUrl,
       sqs: other.client,
       kms,
-      kmsKeyId: key.keyId,
+      kmsKeyId: context.key.keyId,
       contentType: 'json',
       contentBasedDeduplication: true,
       deduplicationSecret: 'another secret of at least 16 bytes',
@@ -159,7 +149,7 @@ describe('Producer on FIFO queues', () => {
 
   it('a queue with ContentBasedDeduplication and no deduplicationSecret: OPTION_INVALID that says why, unless turned off', async () => {
     const queue = await createTestQueue(sqs, { fifo: true, attributes: { ContentBasedDeduplication: 'true' } })
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: context.key.keyId })
     const error = await producer.send({ groupId: 'g', body: 'x' }).catch((e: unknown) => e)
     expect((error as { code?: string }).code).toBe('OPTION_INVALID')
     expect((error as Error).message).toContain('cannot work on encrypted bodies')
@@ -168,7 +158,7 @@ describe('Producer on FIFO queues', () => {
       queueUrl: queue.queueUrl,
       sqs,
       kms,
-      kmsKeyId: key.keyId,
+      kmsKeyId: context.key.keyId,
       contentBasedDeduplication: false,
     })
     const [result] = await off.send({ groupId: 'g', body: 'x' })
@@ -180,7 +170,7 @@ describe('Producer on FIFO queues', () => {
 
   it('FIFO rules are checked before any SQS call: group id required, per-message delay refused, deduplication id required', async () => {
     const queue = await createTestQueue(sqs, { fifo: true })
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: context.key.keyId })
     const results = await producer.send([
       { body: 'no group', deduplicationId: 'd1' },
       { body: 'delayed', groupId: 'g', deduplicationId: 'd2', delaySeconds: 5 },

@@ -1,27 +1,17 @@
 import { Producer } from '@sqs-envelope/producer'
-import { createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestQueue } from '@sqs-envelope/testing'
+import { describe, expect, it } from 'vitest'
 import { recipePython, runRecipe } from './interop/python.ts'
-import { localstack } from './support.ts'
+import { localstackWithKey } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-let key: TestKey
-
-beforeAll(async () => {
-  // The first run builds the recipe's virtualenv (boto3 + cryptography from PyPI); later runs reuse it.
-  await recipePython()
-  key = await createTestKey(kms)
-}, 600_000)
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+// The first run builds the recipe's virtualenv (boto3 + cryptography from PyPI); later runs reuse it.
+const context = localstackWithKey(recipePython)
+const { target, sqs, kms } = context
 
 describe('Producer interop with the original Python recipe (boto3 + cryptography.fernet)', () => {
   it('what the producer sends in batches, with data-key reuse, the recipe opens', async () => {
     const queue = await createTestQueue(sqs)
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: context.key.keyId })
     const jobs = [
       'hello from the producer',
       { contentType: 'json' as const, body: { order: 42, note: 'ünïcode' } },
@@ -52,7 +42,7 @@ describe('Producer interop with the original Python recipe (boto3 + cryptography
     ]
     const got = received.map((r) => Buffer.from(r.plaintext_b64 as string, 'base64').toString('hex')).sort()
     expect(got).toEqual(expected.map((b) => b.toString('hex')).sort())
-    expect(new Set(received.map((r) => r.key_arn))).toEqual(new Set([key.keyArn]))
+    expect(new Set(received.map((r) => r.key_arn))).toEqual(new Set([context.key.keyArn]))
     await producer.close()
     await queue.delete()
   })

@@ -3,23 +3,20 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { inspect } from 'node:util'
 import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
-import { PRODUCER_BATCH_CHANNEL, Producer, type ProducerBatchEvent, type SendResult } from '@sqs-envelope/producer'
-import { createKmsClient, createSqsClient, createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import {
+  PRODUCER_BATCH_CHANNEL,
+  Producer,
+  type ProducerBatchEvent,
+  type ProducerSealingOptions,
+  type SendResult,
+} from '@sqs-envelope/producer'
+import { createKmsClient, createSqsClient, createTestQueue, type TestQueueOptions } from '@sqs-envelope/testing'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { minimumBatches, planBatches } from '../packages/producer/src/plan.ts'
-import { countCalls, localstack, receiveAll } from './support.ts'
+import { countCalls, localstackWithKey, receiveAll } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-let key: TestKey
-
-beforeAll(async () => {
-  key = await createTestKey(kms)
-}, 60_000)
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const context = localstackWithKey()
+const { target, sqs, kms } = context
 
 const KIB64 = 65_536
 
@@ -27,6 +24,20 @@ const KIB64 = 65_536
 function counted() {
   const client = { sqs: createSqsClient(target), kms: createKmsClient(target) }
   return { ...client, sqsCalls: countCalls(client.sqs), kmsCalls: countCalls(client.kms) }
+}
+
+/** A queue of its own, counted clients, and a producer on them. */
+async function setup(queueOptions: TestQueueOptions = {}, options: Partial<ProducerSealingOptions<'text'>> = {}) {
+  const queue = await createTestQueue(sqs, queueOptions)
+  const c = counted()
+  const producer = Producer.create({
+    queueUrl: queue.queueUrl,
+    sqs: c.sqs,
+    kms: c.kms,
+    kmsKeyId: context.key.keyId,
+    ...options,
+  })
+  return { queue, c, producer }
 }
 
 function text(bytes: number): string {
@@ -37,7 +48,7 @@ function text(bytes: number): string {
 
 /** Opens every received message; returns plaintext by SQS MessageId. */
 async function openAll(messages: Awaited<ReturnType<typeof receiveAll>>) {
-  const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [key.keyArn] })
+  const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [context.key.keyArn] })
   const byId = new Map<string, unknown>()
   for (const m of messages) byId.set(m.MessageId as string, (await opener.open(m)).value)
   opener.close()
@@ -50,9 +61,7 @@ function successes(results: SendResult[]) {
 
 describe('Producer against LocalStack', () => {
   it('1,000 jobs of mixed sizes in one send: all arrive, each opens to its input, in the fewest SendMessageBatch calls', async () => {
-    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
-    const c = counted()
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const { queue, c, producer } = await setup({ attributes: { MaximumMessageSize: String(KIB64) } })
     // A few bytes to near the queue's limit: 40 of 40–48 kB (sealed: 53–64.4 KiB), 200 of 0.7–4 kB, 760 of 1–60 bytes.
     const jobs = [
       ...Array.from({ length: 40 }, (_, i) => text(40_000 + i * 200)),
@@ -88,7 +97,12 @@ describe('Producer against LocalStack', () => {
   it('on a 64 KiB queue an over-size job is MESSAGE_TOO_LARGE before any KMS call; the others are delivered', async () => {
     const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
     const alone = counted()
-    const first = Producer.create({ queueUrl: queue.queueUrl, sqs: alone.sqs, kms: alone.kms, kmsKeyId: key.keyId })
+    const first = Producer.create({
+      queueUrl: queue.queueUrl,
+      sqs: alone.sqs,
+      kms: alone.kms,
+      kmsKeyId: context.key.keyId,
+    })
     const [over] = await first.send(text(60_000))
     expect(over?.ok).toBe(false)
     expect(!over?.ok && [over?.error.code, over?.error.retryable, over?.error.mayHaveBeenSent]).toEqual([
@@ -105,7 +119,7 @@ describe('Producer against LocalStack', () => {
     await first.close()
 
     const c = counted()
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: context.key.keyId })
     const jobs = ['small', text(48_000), text(60_000), text(200_000), 'last']
     const results = await producer.send(jobs)
     expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual([
@@ -163,7 +177,7 @@ describe('Producer against LocalStack', () => {
       queueUrl: queue.queueUrl,
       sqs: c.sqs,
       kms: c.kms,
-      kmsKeyId: key.keyId,
+      kmsKeyId: context.key.keyId,
       contentType: 'json',
       sqsRetryBaseDelayMs: 1,
     })
@@ -226,7 +240,7 @@ describe('Producer against LocalStack', () => {
       queueUrl: queue.queueUrl,
       sqs: c.sqs,
       kms: c.kms,
-      kmsKeyId: key.keyId,
+      kmsKeyId: context.key.keyId,
       sqsMaxAttempts: 3,
       sqsRetryBaseDelayMs: 1,
     })
@@ -239,9 +253,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('limits are checked before any SQS call, each with its code', async () => {
-    const queue = await createTestQueue(sqs)
-    const c = counted()
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const { queue, c, producer } = await setup()
     const attribute = { DataType: 'String', StringValue: 'x' }
     const eight = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`a${i}`, attribute]))
     const nine = { ...eight, a8: attribute }
@@ -287,9 +299,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('10,000 jobs make one GenerateDataKey with default settings', async () => {
-    const queue = await createTestQueue(sqs)
-    const c = counted()
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const { queue, c, producer } = await setup()
     const results = await producer.send(Array.from({ length: 10_000 }, (_, i) => `job ${i}`))
     expect(successes(results)).toHaveLength(10_000)
     expect(c.kmsCalls).toEqual({ GenerateDataKeyCommand: 1 })
@@ -302,7 +312,11 @@ describe('Producer against LocalStack', () => {
   it('with an injected sealer: its encryption context travels, sizes are measured after sealing, close() leaves it open', async () => {
     const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
     const c = counted()
-    const sealer = new EnvelopeSealer({ kms: c.kms, kmsKeyId: key.keyId, encryptionContext: { queue: 'orders' } })
+    const sealer = new EnvelopeSealer({
+      kms: c.kms,
+      kmsKeyId: context.key.keyId,
+      encryptionContext: { queue: 'orders' },
+    })
     const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, sealer, contentType: 'bytes' })
     const results = await producer.send([new Uint8Array([1, 2, 3]), new Uint8Array(48_000), new Uint8Array(70_000)])
     expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'ok', 'MESSAGE_TOO_LARGE'])
@@ -324,9 +338,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('an aborted send fails its unsent messages with ABORTED, retryable', async () => {
-    const queue = await createTestQueue(sqs)
-    const c = counted()
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const { queue, c, producer } = await setup()
     const controller = new AbortController()
     controller.abort()
     // Before the queue's attributes are known, nothing can be sent: the send rejects.
@@ -358,7 +370,7 @@ describe('Producer against LocalStack', () => {
       },
       { step: 'initialize', name: 'rejectEntry1' },
     )
-    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: key.keyId })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, kms: c.kms, kmsKeyId: context.key.keyId })
     const marker = `MARKER-${randomBytes(8).toString('hex')}`
     const results = await producer.send([
       marker,
@@ -402,7 +414,7 @@ describe('Producer against LocalStack', () => {
     onTestFinished(() => {
       process.env = saved
     })
-    const producer = new Producer({ queueUrl: queue.queueUrl, kmsKeyId: key.keyId })
+    const producer = new Producer({ queueUrl: queue.queueUrl, kmsKeyId: context.key.keyId })
     const pending = producer.send(Array.from({ length: 30 }, (_, i) => `job ${i}`))
     const closed = producer.close()
     expect(successes(await pending)).toHaveLength(30)
@@ -410,7 +422,7 @@ describe('Producer against LocalStack', () => {
     await producer.close()
     const error = await producer.send('late').catch((e: unknown) => e)
     expect((error as { code?: string }).code).toBe('CLOSED')
-    expect(JSON.stringify(producer)).toBe(JSON.stringify({ queueUrl: queue.queueUrl, kmsKeyId: key.keyId }))
+    expect(JSON.stringify(producer)).toBe(JSON.stringify({ queueUrl: queue.queueUrl, kmsKeyId: context.key.keyId }))
     await queue.delete()
   })
 })

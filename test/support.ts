@@ -1,12 +1,37 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { createKmsClient, createSqsClient } from '@sqs-envelope/testing'
-import { inject } from 'vitest'
+import { createKmsClient, createSqsClient, createTestKey, type TestKey } from '@sqs-envelope/testing'
+import { afterAll, beforeAll, inject } from 'vitest'
 
 /** The shared LocalStack (from globalSetup) and clients for it. */
 export function localstack() {
   const target = inject('localstack')
   return { target, sqs: createSqsClient(target), kms: createKmsClient(target) }
+}
+
+/**
+ * The shared LocalStack, its clients and a fresh KMS key for this test file (made in beforeAll,
+ * after `prepare` if given); the clients are destroyed after the file.
+ */
+export function localstackWithKey(prepare?: () => Promise<unknown>) {
+  const resources = localstack()
+  let key: TestKey | undefined
+  beforeAll(async () => {
+    await prepare?.()
+    key = await createTestKey(resources.kms)
+  }, 600_000)
+  afterAll(() => {
+    resources.sqs.destroy()
+    resources.kms.destroy()
+  })
+  return {
+    ...resources,
+    /** The file's KMS key; available inside tests. */
+    get key(): TestKey {
+      if (!key) throw new Error('the test key is made in beforeAll')
+      return key
+    },
+  }
 }
 
 /** Counts the requests a real KMSClient sends, per operation, retries included. */
