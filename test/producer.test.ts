@@ -347,9 +347,11 @@ describe('Producer against LocalStack', () => {
     // Once they are (cached), each message gets its result.
     expect((await producer.send('warm'))[0]?.ok).toBe(true)
     const results = await producer.send(['a', 'b'], { signal: controller.signal })
-    expect(results.map((r) => !r.ok && [r.error.code, r.error.retryable, r.error.mayHaveBeenSent])).toEqual([
-      ['ABORTED', true, false],
-      ['ABORTED', true, false],
+    expect(
+      results.map((r) => !r.ok && [r.error.code, r.error.retryable, r.error.mayHaveBeenSent, r.error.message]),
+    ).toEqual([
+      ['ABORTED', true, false, 'SQS SendMessageBatch aborted before it was sent'],
+      ['ABORTED', true, false, 'SQS SendMessageBatch aborted before it was sent'],
     ])
     expect(c.sqsCalls.SendMessageBatchCommand).toBe(1)
     await producer.close()

@@ -95,8 +95,9 @@ export class Producer<C extends ContentType = 'text'> {
   readonly #sqs: SQSClient
   readonly #ownsSqs: boolean
   readonly #deduplication: DeduplicationIds | undefined
-  // The sealer's own context, when we built it; with an injected sealer its context is learnt from its seals.
-  readonly #defaultContext: { readonly known: boolean; readonly value: EncryptionContext | undefined }
+  // The sealer's own context when we built it. An injected sealer's is not known before it seals:
+  // sizes before sealing are then lower bounds, and the exact check comes right after sealing.
+  readonly #defaultContext: EncryptionContext | undefined
   readonly #limit: ReturnType<typeof pLimit>
   readonly #inFlight = new Set<Promise<unknown>>()
   // FIFO: per group, the gate of the latest send that has messages of it.
@@ -112,17 +113,19 @@ export class Producer<C extends ContentType = 'text'> {
   constructor(options: ProducerOptions<C>) {
     this.#options = resolveProducerOptions(options)
     if (options.sealer !== undefined) {
-      if (!(options.sealer instanceof EnvelopeSealer)) {
+      // Duck-typed, so a sealer from another copy of @sqs-envelope/core is accepted.
+      const { seal, metrics } = options.sealer as Partial<EnvelopeSealer>
+      if (typeof seal !== 'function' || typeof metrics !== 'function') {
         throw new SqsEnvelopeError('OPTION_INVALID', 'sealer must be an EnvelopeSealer; received another object')
       }
       this.#sealer = options.sealer
       this.#ownsSealer = false
-      this.#defaultContext = { known: false, value: undefined }
+      this.#defaultContext = undefined
     } else {
       const { queueUrl: _q, sqs: _s, contentType: _c, ...sealerOptions } = options
       this.#sealer = new EnvelopeSealer(sealerOptions)
       this.#ownsSealer = true
-      this.#defaultContext = { known: true, value: options.encryptionContext }
+      this.#defaultContext = options.encryptionContext
     }
     if (options.sqs) {
       this.#sqs = options.sqs
@@ -378,7 +381,7 @@ export class Producer<C extends ContentType = 'text'> {
   }
 
   #envelopeAttributeBytes(job: PreparedJob): number {
-    const context = job.encryptionContext ?? this.#defaultContext.value
+    const context = job.encryptionContext ?? this.#defaultContext
     if (context !== undefined) {
       return attributesBytes(encodeAttributes({ contentType: job.contentType, encryptionContext: context }))
     }
@@ -448,20 +451,18 @@ export class Producer<C extends ContentType = 'text'> {
       for (const { job } of jobs) {
         const mayHaveBeenSent = info.mayHaveBeenSent || maybeSent.has(job.index)
         const what = code === 'ABORTED' ? 'aborted' : `failed with ${info.sqsCode}`
+        const when =
+          attempts === 0 ? 'before it was sent' : `after ${attempts === 1 ? '1 attempt' : `${attempts} attempts`}`
         fail(
           job.index,
           job.id,
-          new SendFailure(
-            code,
-            `SQS SendMessageBatch ${what} after ${attempts === 1 ? '1 attempt' : `${attempts} attempts`}`,
-            {
-              sqsCode: info.sqsCode,
-              retryable: info.retryable,
-              mayHaveBeenSent,
-              attempts,
-              ...(cause === undefined ? {} : { cause }),
-            },
-          ),
+          new SendFailure(code, `SQS SendMessageBatch ${what} ${when}`, {
+            sqsCode: info.sqsCode,
+            retryable: info.retryable,
+            mayHaveBeenSent,
+            attempts,
+            ...(cause === undefined ? {} : { cause }),
+          }),
         )
       }
     }
