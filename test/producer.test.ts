@@ -337,6 +337,30 @@ describe('Producer against LocalStack', () => {
     await queue.delete()
   })
 
+  it('a context the producer cannot know before sealing (injected sealer) is measured right after sealing, before SQS', async () => {
+    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
+    const c = counted()
+    // About 3 kB of context attribute: 47,000 bytes of plaintext fit without it (≈ 63 kB sealed), not with it.
+    const sealer = new EnvelopeSealer({
+      kms: c.kms,
+      kmsKeyId: context.key.keyId,
+      encryptionContext: { pad: 'p'.repeat(3000) },
+    })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs: c.sqs, sealer })
+    const results = await producer.send(['small', text(47_000)])
+    const [small, pushed] = results
+    expect(small?.ok).toBe(true)
+    expect(pushed?.ok === false && [pushed.error.code, pushed.error.attempts]).toEqual(['MESSAGE_TOO_LARGE', 0])
+    expect(pushed?.ok === false && pushed.error.message).toMatch(
+      /^the sealed message would be 6\d{4} bytes with its attributes; the queue's MaximumMessageSize is 65536$/,
+    )
+    expect(c.sqsCalls.SendMessageBatchCommand).toBe(1)
+    expect(producer.metrics().messagesSent).toBe(1)
+    await producer.close()
+    sealer.close()
+    await queue.delete()
+  })
+
   it('an aborted send fails its unsent messages with ABORTED, retryable', async () => {
     const { queue, c, producer } = await setup()
     const controller = new AbortController()
