@@ -1,7 +1,8 @@
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms'
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { type EnvelopeMessage, isSqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
-import { createKmsClient, createSqsClient } from '@sqs-envelope/testing'
-import { inject } from 'vitest'
+import { createKmsClient, createSqsClient, createTestKey, type TestKey } from '@sqs-envelope/testing'
+import { afterAll, beforeAll, inject } from 'vitest'
 
 /** The shared LocalStack (from globalSetup) and clients for it. */
 export function localstack() {
@@ -9,10 +10,40 @@ export function localstack() {
   return { target, sqs: createSqsClient(target), kms: createKmsClient(target) }
 }
 
+/**
+ * The shared LocalStack, its clients and a fresh KMS key for this test file (made in beforeAll,
+ * after `prepare` if given); the clients are destroyed after the file.
+ */
+export function localstackWithKey(prepare?: () => Promise<unknown>) {
+  const resources = localstack()
+  let key: TestKey | undefined
+  beforeAll(async () => {
+    await prepare?.()
+    key = await createTestKey(resources.kms)
+  }, 600_000)
+  afterAll(() => {
+    resources.sqs.destroy()
+    resources.kms.destroy()
+  })
+  return {
+    ...resources,
+    /** The file's KMS key; available inside tests. */
+    get key(): TestKey {
+      if (!key) throw new Error('the test key is made in beforeAll')
+      return key
+    },
+  }
+}
+
 /** Counts the requests a real KMSClient sends, per operation, retries included. */
 export function countKmsCalls(kms: KMSClient): Record<string, number> {
+  return countCalls(kms)
+}
+
+/** Counts the requests a real AWS SDK client (KMS, SQS) sends, per command name, retries included. */
+export function countCalls(client: KMSClient | SQSClient): Record<string, number> {
   const counts: Record<string, number> = {}
-  kms.middlewareStack.add(
+  ;(client as KMSClient).middlewareStack.add(
     (next, context) => async (args) => {
       const name = context.commandName ?? 'unknown'
       counts[name] = (counts[name] ?? 0) + 1
@@ -79,4 +110,35 @@ export function captureDataKeys(kms: KMSClient): Buffer[] {
     { step: 'initialize', name: 'captureDataKeys' },
   )
   return dataKeys
+}
+
+/**
+ * Receives messages (with all attributes) until `count` arrived or a poll comes back empty.
+ * `deleting`: deletes each batch after receiving it, as FIFO queues need to release a group.
+ */
+export async function receiveAll(sqs: SQSClient, queueUrl: string, count: number, deleting = false) {
+  const received: Message[] = []
+  while (received.length < count) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 300,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    )
+    if (Messages.length === 0) break
+    received.push(...Messages)
+    if (deleting) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+        }),
+      )
+    }
+  }
+  return received
 }

@@ -50,6 +50,8 @@ export const PERMANENT_ERROR_CODES = [
    * request can never succeed, so it is not retried.
    */
   'KMS_REQUEST_INVALID',
+  /** SQS refused to take the message (sender fault, e.g. InvalidParameterValue); sending it again cannot help. */
+  'SQS_REJECTED',
 ] as const
 
 /** Codes for a failure that may pass: the consumer retries these and never quarantines for them. */
@@ -60,6 +62,8 @@ export const TRANSIENT_ERROR_CODES = [
   'KMS_UNAVAILABLE',
   /** The operation was aborted through its AbortSignal. */
   'ABORTED',
+  /** SQS throttled, answered 5xx, or could not be reached, after all retries. */
+  'SQS_UNAVAILABLE',
 ] as const
 
 /** Codes for programming or configuration errors, thrown synchronously where possible. */
@@ -72,8 +76,17 @@ export const USAGE_ERROR_CODES = [
   'PAYLOAD_UNSEALABLE',
   /** An object was used after it was closed/destroyed. */
   'CLOSED',
-  /** The sealed message would exceed the size limit (the sealer's `maxBodyBytes`, or the queue's). */
+  /**
+   * The sealed message would exceed the size limit: the sealer's `maxBodyBytes`, or (with its
+   * attributes) the queue's MaximumMessageSize.
+   */
   'MESSAGE_TOO_LARGE',
+  /** A message field is outside what SQS accepts for this queue (delay, group id, deduplication id, attribute). */
+  'MESSAGE_INVALID',
+  /** A message has more than SQS's 10 attributes, counting those the envelope adds. */
+  'TOO_MANY_ATTRIBUTES',
+  /** A message attribute name is reserved by the envelope (`SqsEnvelope.*`). */
+  'ATTRIBUTE_RESERVED',
 ] as const
 
 export type PermanentErrorCode = (typeof PERMANENT_ERROR_CODES)[number]
