@@ -36,15 +36,17 @@ export interface BatchResult {
 /** Resolve: the job is acknowledged (deleted). Throw or reject: it stays for redelivery. */
 export type MessageHandler<T = unknown> = (job: T, context: MessageContext) => Promise<unknown> | unknown
 
+// biome-ignore lint/suspicious/noConfusingVoidType: an async handler that returns nothing acknowledges every job
+type BatchHandlerResult = BatchResult | undefined | void
+
 /**
  * Resolve with nothing: every job is acknowledged. Resolve with `{ batchItemFailures }`: all but
  * those are. Throw: none is.
  */
-// biome-ignore lint/suspicious/noConfusingVoidType: an async handler that returns nothing acknowledges every job
 export type BatchHandler<T = unknown> = (
   jobs: ReadonlyArray<ReceivedJob<T>>,
   context: { readonly queueUrl: string; readonly signal: AbortSignal },
-) => Promise<BatchResult | undefined | void> | BatchResult | undefined | void
+) => Promise<BatchHandlerResult> | BatchHandlerResult
 
 /**
  * The ids acknowledged after a batch handler resolved with `result`. An identifier that names no

@@ -1,0 +1,111 @@
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs'
+import type { EnvelopeConsumer } from '@sqs-envelope/consumer'
+import { mapLimit } from './support.ts'
+
+/** One message to send as it is: a body and its attributes. */
+export interface RawMessage {
+  readonly body: string
+  readonly messageAttributes?: Record<string, MessageAttributeValue>
+}
+
+/** Sends messages with SendMessageBatch (10 per call, `concurrency` calls at once); there is no producer package yet. */
+export async function sendRaw(sqs: SQSClient, queueUrl: string, messages: readonly RawMessage[], concurrency = 8) {
+  const chunks: RawMessage[][] = []
+  for (let i = 0; i < messages.length; i += 10) chunks.push(messages.slice(i, i + 10))
+  await mapLimit(chunks, concurrency, async (chunk) => {
+    const { Failed } = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((m, i) => ({
+          Id: String(i),
+          MessageBody: m.body,
+          ...(m.messageAttributes ? { MessageAttributes: m.messageAttributes } : {}),
+        })),
+      }),
+    )
+    if (Failed && Failed.length > 0) throw new Error(`SendMessageBatch failed for ${Failed.length} entries`)
+  })
+}
+
+/** Sealed jobs as raw messages. */
+export function sealedToRaw(sealed: { body: string; messageAttributes: Record<string, MessageAttributeValue> }) {
+  return { body: sealed.body, messageAttributes: sealed.messageAttributes }
+}
+
+/** Visible + in-flight + delayed messages of a queue (approximate, as SQS reports them). */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  )
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0)
+  )
+}
+
+/** Receives everything visible in a queue (with all attributes) until a receive comes back empty. */
+export async function receiveAll(sqs: SQSClient, queueUrl: string, expected?: number): Promise<Message[]> {
+  const all: Message[] = []
+  for (let empty = 0; empty < 2 && (expected === undefined || all.length < expected); ) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    )
+    if (Messages.length === 0) empty++
+    all.push(...Messages)
+  }
+  return all
+}
+
+/** Polls `condition` every 50 ms until it holds or `timeoutMs` passes (then throws, naming `what`). */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** Collects a consumer's events by name, for assertions. */
+export function recordEvents(consumer: EnvelopeConsumer<unknown>) {
+  const seen: Record<string, unknown[][]> = {}
+  const names = [
+    'started',
+    'stopped',
+    'message_received',
+    'message_processed',
+    'processing_error',
+    'timeout_error',
+    'error',
+    'message_quarantined',
+    'transient_error',
+    'breaker_opened',
+    'breaker_closed',
+  ] as const
+  for (const name of names) {
+    seen[name] = []
+    consumer.on(name, (...args: unknown[]) => seen[name]?.push(args))
+  }
+  return seen
+}
