@@ -1,0 +1,158 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { EnvelopeConsumer, type QuarantineEvent } from '@sqs-envelope/consumer'
+import { EnvelopeSealer } from '@sqs-envelope/core'
+import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { queueDepth, receiveAll, recordEvents, sealedToRaw, sendRaw, waitFor } from './consumer-support.ts'
+import { localstack, mapLimit } from './support.ts'
+
+const { target, sqs, kms } = localstack()
+
+afterAll(() => {
+  sqs.destroy()
+  kms.destroy()
+})
+
+/** A TCP proxy in front of LocalStack that the test can take down (connections cut, new ones refused) and bring back. */
+async function loopbackProxy() {
+  const upstream = new URL(target.endpoint)
+  const sockets = new Set<Socket>()
+  let up = true
+  const server: Server = createServer((client) => {
+    if (!up) {
+      client.destroy()
+      return
+    }
+    const server = connect(Number(upstream.port), upstream.hostname)
+    for (const s of [client, server]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {})
+    }
+    client.pipe(server).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    down() {
+      up = false
+      for (const s of sockets) s.destroy()
+    },
+    up() {
+      up = true
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+describe('EnvelopeConsumer: KMS trouble', () => {
+  it('KMS unreachable for a while (a loopback proxy cut): nothing quarantined, everything handled after recovery', async () => {
+    const key = await createTestKey(kms)
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-kms-down', deadLetterQueue: { maxReceiveCount: 100 } })
+    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, reuse: false })
+    const total = 30
+    const { results } = await mapLimit(
+      Array.from({ length: total }, (_, i) => i),
+      10,
+      (i) => sealer.seal(`job-${i}`),
+    )
+    const proxy = await loopbackProxy()
+    proxy.down()
+    const proxiedKms = new KMSClient({ ...target, endpoint: proxy.endpoint, maxAttempts: 1 })
+    const handled = new Set<string>()
+    const consumer = new EnvelopeConsumer<string>({
+      queueUrl: queue.queueUrl,
+      sqs,
+      kms: proxiedKms,
+      kmsMaxAttempts: 2,
+      kmsRetryBaseDelayMs: 10,
+      kmsRetryMaxDelayMs: 50,
+      transientBackoff: { baseDelaySeconds: 1, maxDelaySeconds: 2 },
+      waitTimeSeconds: 1,
+      handleMessage: (job) => {
+        handled.add(job)
+      },
+    })
+    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    consumer.start()
+    await sendRaw(sqs, queue.queueUrl, results.map(sealedToRaw))
+    await waitFor(() => (events.transient_error?.length ?? 0) >= total, 30_000, 'every job failing transiently once')
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    expect(handled.size).toBe(0)
+    proxy.up()
+    await waitFor(() => handled.size === total, 60_000, 'every job handled after recovery')
+    await consumer.stop()
+    const transientCodes = new Set((events.transient_error ?? []).map(([error]) => (error as { code: string }).code))
+    console.info(
+      `[consumer-kms-down] transient retries ${consumer.metrics().transientRetries}, codes ${[...transientCodes].join(',')}`,
+    )
+    expect([...transientCodes]).toEqual(['KMS_UNAVAILABLE'])
+    expect(events.message_quarantined).toEqual([])
+    expect(consumer.metrics()).toMatchObject({ processed: total, quarantined: 0, inFlight: 0 })
+    expect(await queueDepth(sqs, queue.deadLetterQueue?.queueUrl as string)).toBe(0)
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
+    proxiedKms.destroy()
+    await proxy.close()
+    await queue.delete()
+  }, 120_000)
+
+  it('the KMS key disabled mid-run, then enabled: at most breakerThreshold (3) quarantined, all the rest handled', async () => {
+    const key = await createTestKey(kms)
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-breaker', deadLetterQueue: { maxReceiveCount: 100 } })
+    const dlq = queue.deadLetterQueue?.queueUrl as string
+    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, reuse: false })
+    const before = 10
+    const after = 30
+    const { results: sealed } = await mapLimit(
+      Array.from({ length: before + after }, (_, i) => i),
+      10,
+      (i) => sealer.seal(`job-${i}`),
+    )
+    const handled = new Set<string>()
+    const consumer = new EnvelopeConsumer<string>({
+      queueUrl: queue.queueUrl,
+      sqs,
+      kms,
+      breakerThreshold: 3,
+      breakerProbeBaseDelayMs: 500,
+      breakerProbeMaxDelayMs: 2_000,
+      transientBackoff: { baseDelaySeconds: 1, maxDelaySeconds: 2 },
+      waitTimeSeconds: 1,
+      handleMessage: (job) => {
+        handled.add(job)
+      },
+    })
+    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    consumer.start()
+    await sendRaw(sqs, queue.queueUrl, sealed.slice(0, before).map(sealedToRaw))
+    await waitFor(() => handled.size === before, 20_000, 'the jobs sent before the key was disabled')
+    await key.disable()
+    // Each of these has its own data key, not in the consumer's cache: every open needs KMS.
+    await sendRaw(sqs, queue.queueUrl, sealed.slice(before).map(sealedToRaw))
+    await waitFor(() => (events.breaker_opened?.length ?? 0) >= 1, 20_000, 'the breaker to open')
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    const quarantinedWhileDisabled = consumer.metrics().quarantined
+    expect(consumer.status.breaker).not.toBe('closed')
+    await kms.send(new EnableKeyCommand({ KeyId: key.keyId }))
+    await waitFor(
+      () => handled.size + (events.message_quarantined?.length ?? 0) === before + after,
+      60_000,
+      'every job handled or quarantined after the key came back',
+    )
+    await consumer.stop()
+    const quarantined = (events.message_quarantined ?? []).map(([e]) => e as QuarantineEvent)
+    console.info(
+      `[consumer-breaker] quarantined ${quarantined.length} (${quarantinedWhileDisabled} while disabled), handled ${handled.size}, breaker opened ${events.breaker_opened?.length}×, closed ${events.breaker_closed?.length}×`,
+    )
+    expect(quarantined.length).toBeLessThanOrEqual(3)
+    expect(quarantined.every((e) => e.code === 'KMS_KEY_DISABLED' && e.moved)).toBe(true)
+    expect(handled.size).toBe(before + after - quarantined.length)
+    expect(events.breaker_closed?.length).toBeGreaterThanOrEqual(1)
+    expect((events.error ?? []).some(([error]) => (error as { code?: string }).code === 'KMS_BREAKER_OPEN')).toBe(true)
+    expect(await receiveAll(sqs, dlq, quarantined.length)).toHaveLength(quarantined.length)
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
+    await queue.delete()
+  }, 120_000)
+})
