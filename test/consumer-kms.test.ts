@@ -89,6 +89,8 @@ describe('EnvelopeConsumer: KMS trouble', () => {
       `[consumer-kms-down] transient retries ${consumer.metrics().transientRetries}, codes ${[...transientCodes].join(',')}`,
     )
     expect([...transientCodes]).toEqual(['KMS_UNAVAILABLE'])
+    // The backoff follows the receive count SQS reports (requested although sqs-consumer asks for none by default).
+    expect((events.transient_error ?? []).some(([, e]) => (e as { receiveCount: number }).receiveCount >= 2)).toBe(true)
     expect(events.message_quarantined).toEqual([])
     expect(consumer.metrics()).toMatchObject({ processed: total, quarantined: 0, inFlight: 0 })
     expect(await queueDepth(sqs, queue.deadLetterQueue?.queueUrl as string)).toBe(0)

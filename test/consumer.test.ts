@@ -108,7 +108,7 @@ describe('EnvelopeConsumer: opening before handling', () => {
 
 describe('EnvelopeConsumer: stop', () => {
   it('stop() during a 20-second long poll resolves well under a second; the messages that poll would have brought stay in the queue', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-stop', visibilityTimeoutSeconds: 2 })
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-stop', visibilityTimeoutSeconds: 1 })
     let calls = 0
     const consumer = new EnvelopeConsumer<string>({
       queueUrl: queue.queueUrl,
@@ -132,9 +132,22 @@ describe('EnvelopeConsumer: stop', () => {
 
     const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
     await sendRaw(sqs, queue.queueUrl, [sealedToRaw(await sealer.seal('a')), sealedToRaw(await sealer.seal('b'))])
-    await new Promise((resolve) => setTimeout(resolve, 2_500))
-    expect(await receiveAll(sqs, queue.queueUrl, 2)).toHaveLength(2)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(2)
+    // The server side of an aborted long poll may still take messages until its 20 s are up (they then
+    // stay in the queue, invisible for the visibility timeout): wait for both to be receivable again.
+    const back: unknown[] = []
+    await waitFor(
+      async () => {
+        back.push(...(await receiveAll(sqs, queue.queueUrl)))
+        return back.length >= 2
+      },
+      30_000,
+      'both messages back in the queue',
+    )
+    expect(back).toHaveLength(2)
     expect(calls).toBe(0)
+    expect(consumer.metrics().received).toBe(0)
     await queue.delete()
-  }, 30_000)
+  }, 60_000)
 })

@@ -263,7 +263,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
         waitTimeSeconds: o.waitTimeSeconds,
         visibilityTimeout: o.visibilityTimeout,
         heartbeatInterval: o.heartbeatInterval,
-        attributeNames: o.attributeNames,
+        messageSystemAttributeNames: o.messageSystemAttributeNames,
         receiveSignal: this.#receiveController.signal,
         stopping: () => this.#state !== 'running',
         track: (chore) => this.#track(chore),

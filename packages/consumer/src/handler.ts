@@ -11,7 +11,7 @@ export interface MessageContext {
   readonly receiveCount: number
   /** Every message attribute as received (ours, `SqsEnvelope.*`, included). */
   readonly messageAttributes: NonNullable<Message['MessageAttributes']>
-  /** The system attributes received (ApproximateReceiveCount and those asked for in `attributeNames`). */
+  /** The system attributes received (ApproximateReceiveCount, MessageGroupId and those asked for in `messageSystemAttributeNames`). */
   readonly attributes: NonNullable<Message['Attributes']>
   readonly contentType: ContentType
   /** ARN of the KMS key that wrapped the data key. */

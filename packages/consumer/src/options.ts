@@ -1,4 +1,4 @@
-import type { QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs'
+import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import { type EnvelopeOpener, type OpenerOptions, SqsEnvelopeError } from '@sqs-envelope/core'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
 import type { BatchHandler, MessageHandler } from './handler.ts'
@@ -38,8 +38,8 @@ export interface ConsumerOptions<T = unknown> extends OpenerOptions {
   readonly visibilityTimeout?: number
   /** Renew the visibility of a batch in progress this often, in seconds; < visibilityTimeout. @defaultValue no heartbeat */
   readonly heartbeatInterval?: number
-  /** More system attributes to receive (ApproximateReceiveCount is always requested). @defaultValue none */
-  readonly attributeNames?: readonly QueueAttributeName[]
+  /** More system attributes to receive (ApproximateReceiveCount and MessageGroupId are always requested). @defaultValue none */
+  readonly messageSystemAttributeNames?: readonly MessageSystemAttributeName[]
   /** Abort a handler's signal and count it as failed after this many ms. Integer ≥ 1. @defaultValue no timeout */
   readonly handlerTimeoutMs?: number
   /**
@@ -81,7 +81,7 @@ export interface ResolvedConsumerOptions {
   readonly waitTimeSeconds: number
   readonly visibilityTimeout: number | undefined
   readonly heartbeatInterval: number | undefined
-  readonly attributeNames: readonly QueueAttributeName[]
+  readonly messageSystemAttributeNames: readonly MessageSystemAttributeName[]
   readonly handlerTimeoutMs: number | undefined
   readonly quarantineQueueUrl: string | undefined
   readonly transientBackoff: ResolvedBackoff
@@ -171,9 +171,9 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
       heartbeatInterval,
     )
   }
-  const attributeNames = options.attributeNames ?? []
-  if (!Array.isArray(attributeNames) || attributeNames.some((name) => typeof name !== 'string')) {
-    throw invalid('attributeNames', 'an array of SQS system attribute names', attributeNames)
+  const systemNames = options.messageSystemAttributeNames ?? []
+  if (!Array.isArray(systemNames) || systemNames.some((name) => typeof name !== 'string')) {
+    throw invalid('messageSystemAttributeNames', 'an array of SQS message system attribute names', systemNames)
   }
   const probeBase = integer(
     'breakerProbeBaseDelayMs',
@@ -192,7 +192,10 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
     waitTimeSeconds: integer('waitTimeSeconds', options.waitTimeSeconds, CONSUMER_DEFAULTS.waitTimeSeconds, 1, 20),
     visibilityTimeout,
     heartbeatInterval,
-    attributeNames: [...new Set<QueueAttributeName>(['ApproximateReceiveCount', ...attributeNames])],
+    // The receive count drives backoffs; the group id lets poison reach a FIFO quarantine queue.
+    messageSystemAttributeNames: [
+      ...new Set<MessageSystemAttributeName>(['ApproximateReceiveCount', 'MessageGroupId', ...systemNames]),
+    ],
     handlerTimeoutMs: optionalInteger('handlerTimeoutMs', options.handlerTimeoutMs, 1),
     quarantineQueueUrl:
       options.quarantineQueueUrl === undefined

@@ -1,7 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   type Message,
-  type QueueAttributeName,
+  type MessageSystemAttributeName,
   ReceiveMessageCommand,
   type ReceiveMessageCommandOutput,
   type SQSClient,
@@ -36,7 +36,7 @@ export interface PollerOptions {
   readonly waitTimeSeconds: number
   readonly visibilityTimeout: number | undefined
   readonly heartbeatInterval: number | undefined
-  readonly attributeNames: readonly QueueAttributeName[]
+  readonly messageSystemAttributeNames: readonly MessageSystemAttributeName[]
   /** Aborts the pending long poll (and only it) on stop. */
   readonly receiveSignal: AbortSignal
   /** True once stop() was called: a receive answering after that hands its messages back to the queue. */
@@ -110,7 +110,7 @@ export class SqsConsumerPoller implements Poller {
       waitTimeSeconds: options.waitTimeSeconds,
       ...(options.visibilityTimeout === undefined ? {} : { visibilityTimeout: options.visibilityTimeout }),
       ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }),
-      attributeNames: [...options.attributeNames],
+      messageSystemAttributeNames: [...options.messageSystemAttributeNames],
       // Every attribute: ours to open the message, all of them to quarantine it intact.
       messageAttributeNames: ['All'],
       handleMessageBatch: (messages) => hooks.processBatch(messages),
