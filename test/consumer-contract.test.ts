@@ -128,7 +128,7 @@ describe('sqs-consumer contract (what the poller seam relies on)', () => {
     // What the batch handler returns is deleted, in one DeleteMessageBatch.
     const deletes = calls.filter((c) => c.command === 'DeleteMessageBatchCommand')
     expect(deletes).toHaveLength(1)
-    expect((deletes[0]?.input.Entries as unknown[]).length).toBe(1)
+    expect(deletes[0]?.input.Entries).toHaveLength(1)
     expect(calls.some((c) => c.command === 'DeleteMessageCommand')).toBe(false)
     // stop() without { abort: true } leaves the signal of deletes and visibility changes alone.
     expect(deletes[0]?.signal?.aborted).toBe(false)

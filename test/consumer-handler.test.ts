@@ -46,7 +46,7 @@ describe('EnvelopeConsumer: handler contract', () => {
     await consumer.stop()
     expect(counts).toEqual([1, 2])
     expect(events.processing_error).toHaveLength(1)
-    expect((events.processing_error?.[0]?.[0] as Error).message).toBe('first try fails')
+    expect(events.processing_error?.[0]?.[0]).toMatchObject({ message: 'first try fails' })
     expect(consumer.metrics()).toMatchObject({ failed: 1, processed: 1 })
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
     await queue.delete()
