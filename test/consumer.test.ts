@@ -1,4 +1,10 @@
-import { EnvelopeConsumer, type MessageContext } from '@sqs-envelope/consumer'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import {
+  CONSUMER_DIAGNOSTICS_CHANNEL,
+  type ConsumerDiagnostic,
+  EnvelopeConsumer,
+  type MessageContext,
+} from '@sqs-envelope/consumer'
 import { EnvelopeSealer } from '@sqs-envelope/core'
 import { createKmsClient, createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
@@ -50,9 +56,17 @@ describe('EnvelopeConsumer: opening before handling', () => {
       },
     })
     const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const diagnosed: Record<string, number> = {}
+    const onDiagnostic = (message: unknown) => {
+      const { event, count } = message as ConsumerDiagnostic
+      diagnosed[event] = (diagnosed[event] ?? 0) + count
+    }
+    subscribe(CONSUMER_DIAGNOSTICS_CHANNEL, onDiagnostic)
     consumer.start()
     await waitFor(() => (events.message_processed?.length ?? 0) >= total, 120_000, 'all jobs processed')
     await consumer.stop()
+    unsubscribe(CONSUMER_DIAGNOSTICS_CHANNEL, onDiagnostic)
+    expect(diagnosed).toEqual({ received: total, processed: total })
     const metrics = consumer.metrics()
     console.info(
       `[consumer-2k] max in flight ${metrics.maxInFlight}, max handlers running ${maxRunning}, Decrypt calls ${kmsCalls.DecryptCommand ?? 0} for ${total / 100} data keys, cache hit ratio ${metrics.cacheHitRatio.toFixed(3)}`,
@@ -102,6 +116,9 @@ describe('EnvelopeConsumer: opening before handling', () => {
     })
     expect(seen[0]?.context.signal).toBeInstanceOf(AbortSignal)
     expect(events.message_quarantined).toEqual([])
+    // Events carry ids, never the payload.
+    expect(JSON.stringify(events)).not.toMatch(/orderId|"items"/)
+    expect(JSON.stringify(consumer)).not.toMatch(/orderId/)
     await queue.delete()
   }, 60_000)
 })

@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
 import { ChangeMessageVisibilityBatchCommand, type Message, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, type OpenedMessage, SqsEnvelopeError } from '@sqs-envelope/core'
@@ -42,6 +43,34 @@ type Outcome =
   | { readonly kind: 'quarantined'; readonly event: QuarantineEvent }
 
 type HandlerResult = 'ok' | 'failed' | 'aborted'
+
+/**
+ * The `node:diagnostics_channel` on which every consumer publishes what happens to messages, for
+ * metrics that cost nothing unless subscribed. Each message is a {@link ConsumerDiagnostic}.
+ */
+export const CONSUMER_DIAGNOSTICS_CHANNEL = 'sqs-envelope:consumer'
+
+/** What the diagnostics channel carries: ids, counts and codes, never payloads. */
+export interface ConsumerDiagnostic {
+  readonly event:
+    | 'received'
+    | 'processed'
+    | 'failed'
+    | 'quarantined'
+    | 'transient_retry'
+    | 'breaker_opened'
+    | 'breaker_closed'
+  readonly queueUrl: string
+  /** Messages concerned (a receive reports its batch size). */
+  readonly count: number
+  readonly code?: string
+}
+
+const diagnostics = channel(CONSUMER_DIAGNOSTICS_CHANNEL)
+
+function publish(diagnostic: ConsumerDiagnostic): void {
+  if (diagnostics.hasSubscribers) diagnostics.publish(diagnostic)
+}
 
 const DATA_KEY_FIELD = /"encrypted_data_key"\s*:\s*"([^"]{1,8192})"/
 const SEEN_DATA_KEYS_MAX = 10_000
@@ -324,9 +353,11 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     this.#outcomes.delete(message)
     if (outcome.kind === 'processed') {
       this.#counts.processed++
+      publish({ event: 'processed', queueUrl: outcome.ref.queueUrl, count: 1 })
       this.emit('message_processed', outcome.ref)
     } else {
       this.#counts.quarantined++
+      publish({ event: 'quarantined', queueUrl: outcome.event.queueUrl, count: 1, code: outcome.event.code })
       this.emit('message_quarantined', outcome.event)
     }
   }
@@ -374,6 +405,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   #breakerOpened(): void {
     const streak = this.#breaker.streak
     this.#logger?.error('sqs-envelope consumer: KMS breaker opened', { streak })
+    publish({ event: 'breaker_opened', queueUrl: this.#queues.map((q) => q.queueUrl).join(' '), count: streak })
     this.emit('breaker_opened', { streak })
     this.#error(
       new SqsEnvelopeError(
@@ -391,6 +423,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     this.#counts.received += messages.length
     this.#counts.inFlight += messages.length
     if (this.#counts.inFlight > this.#counts.maxInFlight) this.#counts.maxInFlight = this.#counts.inFlight
+    publish({ event: 'received', queueUrl, count: messages.length })
     for (const message of messages) this.emit('message_received', this.#ref(message, queueUrl))
 
     const results = await Promise.all(messages.map((message) => this.#open(message)))
@@ -405,7 +438,10 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     if (runtime.probing) {
       runtime.probing = false
       const suspect = retry.filter((r) => SUSPECT_KMS_CODES.has(r.error.code)).length
-      if (this.#breaker.probeResult(suspect, opened.length) === 'closed') this.emit('breaker_closed')
+      if (this.#breaker.probeResult(suspect, opened.length) === 'closed') {
+        publish({ event: 'breaker_closed', queueUrl, count: 0 })
+        this.emit('breaker_closed')
+      }
     }
 
     const acknowledged: Message[] = []
@@ -435,6 +471,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
         r.error.code === 'ABORTED' ? 0 : backoffSeconds(this.#options.transientBackoff, receiveCountOf(r.message))
       visibility.push({ message: r.message, seconds })
       this.#counts.transientRetries++
+      publish({ event: 'transient_retry', queueUrl, count: 1, code: r.error.code })
       this.emit('transient_error', r.error, {
         ...this.#ref(r.message, queueUrl),
         code: r.error.code,
@@ -585,6 +622,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
 
   #handlerFailed(outcome: { result: HandlerResult; error?: unknown }, queueUrl: string, messages: readonly Message[]) {
     this.#counts.failed += messages.length
+    publish({ event: 'failed', queueUrl, count: messages.length })
     const error = outcome.error
     for (const message of messages) {
       const ref = this.#ref(message, queueUrl)

@@ -1,6 +1,13 @@
 export { type BackoffOptions, backoffSeconds, MAX_VISIBILITY_TIMEOUT_SECONDS } from './backoff.ts'
 export { type BreakerState, KmsBreaker, SUSPECT_KMS_CODES } from './breaker.ts'
-export { type ConsumerState, type ConsumerStatus, EnvelopeConsumer, type StopOptions } from './consumer.ts'
+export {
+  CONSUMER_DIAGNOSTICS_CHANNEL,
+  type ConsumerDiagnostic,
+  type ConsumerState,
+  type ConsumerStatus,
+  EnvelopeConsumer,
+  type StopOptions,
+} from './consumer.ts'
 export type { ConsumerEvents, ConsumerMetrics, MessageRef, QuarantineEvent, TransientEvent } from './events.ts'
 export {
   acknowledgedIds,
