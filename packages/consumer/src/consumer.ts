@@ -42,7 +42,8 @@ type Outcome =
   | { readonly kind: 'processed'; readonly ref: MessageRef }
   | { readonly kind: 'quarantined'; readonly event: QuarantineEvent }
 
-type HandlerResult = 'ok' | 'failed' | 'aborted'
+// held: not handled, because an earlier message of its FIFO group was not done.
+type HandlerResult = 'ok' | 'failed' | 'aborted' | 'held'
 
 /**
  * The `node:diagnostics_channel` on which every consumer publishes what happens to messages, for
@@ -430,10 +431,25 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     const opened: Array<Extract<Opened, { kind: 'opened' }>> = []
     const poison: Array<Extract<Opened, { kind: 'poison' }>> = []
     const retry: Array<Extract<Opened, { kind: 'retry' }>> = []
+    // FIFO: after a message of a group that must be retried, the later ones of that group wait for it:
+    // they are not handled and get the same visibility, so that SQS delivers them again in order.
+    const held: Array<{ message: Message; seconds: number | undefined }> = []
+    const blockedGroups = new Map<string, number>()
+    const retrySeconds = new Map<Message, number>()
+    const fifo = queueUrl.endsWith('.fifo')
     for (const r of results) {
-      if (r.kind === 'opened') opened.push(r)
+      const group = fifo ? r.message.Attributes?.MessageGroupId : undefined
+      const blocker = group === undefined ? undefined : blockedGroups.get(group)
+      if (r.kind === 'opened' && blocker !== undefined) held.push({ message: r.message, seconds: blocker })
+      else if (r.kind === 'opened') opened.push(r)
       else if (r.kind === 'poison') poison.push(r)
-      else retry.push(r)
+      else {
+        const seconds =
+          r.error.code === 'ABORTED' ? 0 : backoffSeconds(this.#options.transientBackoff, receiveCountOf(r.message))
+        retry.push(r)
+        retrySeconds.set(r.message, seconds)
+        if (group !== undefined && !blockedGroups.has(group)) blockedGroups.set(group, seconds)
+      }
     }
     if (runtime.probing) {
       runtime.probing = false
@@ -446,29 +462,24 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
 
     const acknowledged: Message[] = []
     const visibility: Array<{ message: Message; seconds: number }> = []
+    for (const h of held) if (h.seconds !== undefined) visibility.push({ message: h.message, seconds: h.seconds })
     const [handled] = await Promise.all([
       this.#handle(queueUrl, opened),
       Promise.all(poison.map((p) => this.#quarantine(runtime.queue, p.message, p.error))),
     ])
-    for (const { message, result } of handled) {
+    for (const { message, result, seconds } of handled) {
       if (result === 'ok') {
         acknowledged.push(message)
         this.#outcomes.set(message, { kind: 'processed', ref: this.#ref(message, queueUrl) })
-      } else if (result === 'aborted') {
-        visibility.push({ message, seconds: 0 })
-      } else if (this.#options.handlerErrorBackoff !== false) {
-        visibility.push({
-          message,
-          seconds: backoffSeconds(this.#options.handlerErrorBackoff, receiveCountOf(message)),
-        })
+      } else if (seconds !== undefined) {
+        visibility.push({ message, seconds })
       }
     }
     for (const p of poison) {
       if (this.#outcomes.get(p.message)?.kind === 'quarantined') acknowledged.push(p.message)
     }
     for (const r of retry) {
-      const seconds =
-        r.error.code === 'ABORTED' ? 0 : backoffSeconds(this.#options.transientBackoff, receiveCountOf(r.message))
+      const seconds = retrySeconds.get(r.message) ?? 0
       visibility.push({ message: r.message, seconds })
       this.#counts.transientRetries++
       publish({ event: 'transient_retry', queueUrl, count: 1, code: r.error.code })
@@ -524,7 +535,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   async #handle(
     queueUrl: string,
     opened: ReadonlyArray<Extract<Opened, { kind: 'opened' }>>,
-  ): Promise<Array<{ message: Message; result: HandlerResult }>> {
+  ): Promise<Array<{ message: Message; result: HandlerResult; seconds: number | undefined }>> {
     if (opened.length === 0) return []
     const batchHandler = this.#handleMessageBatch
     if (batchHandler) {
@@ -541,7 +552,11 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
           queueUrl,
           opened.map((o) => o.message),
         )
-        return opened.map(({ message }) => ({ message, result: outcome.result }))
+        return opened.map(({ message }) => ({
+          message,
+          result: outcome.result,
+          seconds: this.#failureSeconds(outcome.result, message),
+        }))
       }
       const acked = acknowledgedIds(ids, outcome.value)
       const failed = opened.filter(({ message }) => !acked.has(message.MessageId ?? ''))
@@ -552,21 +567,55 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
           failed.map((o) => o.message),
         )
       }
-      return opened.map(({ message }) => ({ message, result: acked.has(message.MessageId ?? '') ? 'ok' : 'failed' }))
+      return opened.map(({ message }) =>
+        acked.has(message.MessageId ?? '')
+          ? { message, result: 'ok' as const, seconds: undefined }
+          : { message, result: 'failed' as const, seconds: this.#failureSeconds('failed', message) },
+      )
     }
     const handler = this.#handleMessage as MessageHandler<T>
-    return Promise.all(
-      opened.map(async ({ message, opened: o }) => {
-        const { signal, done } = this.#handlerSignal()
-        const outcome = await this.#run(
-          () => handler(o.value as T, this.#context(queueUrl, message, o, signal)),
-          signal,
-          done,
-        )
-        if (outcome.result !== 'ok') this.#handlerFailed(outcome, queueUrl, [message])
-        return { message, result: outcome.result }
+    const handleOne = async ({ message, opened: o }: Extract<Opened, { kind: 'opened' }>) => {
+      const { signal, done } = this.#handlerSignal()
+      const outcome = await this.#run(
+        () => handler(o.value as T, this.#context(queueUrl, message, o, signal)),
+        signal,
+        done,
+      )
+      if (outcome.result !== 'ok') this.#handlerFailed(outcome, queueUrl, [message])
+      return { message, result: outcome.result, seconds: this.#failureSeconds(outcome.result, message) }
+    }
+    if (!queueUrl.endsWith('.fifo')) return Promise.all(opened.map(handleOne))
+    // FIFO: groups run concurrently, the messages of one group in order; after a failure the rest of the group is held.
+    const groups = new Map<string, Array<Extract<Opened, { kind: 'opened' }>>>()
+    for (const item of opened) {
+      const group = item.message.Attributes?.MessageGroupId ?? ''
+      const list = groups.get(group)
+      if (list) list.push(item)
+      else groups.set(group, [item])
+    }
+    const perGroup = await Promise.all(
+      [...groups.values()].map(async (items) => {
+        const results: Array<{ message: Message; result: HandlerResult; seconds: number | undefined }> = []
+        for (const item of items) {
+          const previous = results[results.length - 1]
+          results.push(
+            previous && previous.result !== 'ok'
+              ? { message: item.message, result: 'held', seconds: previous.seconds }
+              : await handleOne(item),
+          )
+        }
+        return results
       }),
     )
+    return perGroup.flat()
+  }
+
+  /** The visibility to set after a handler did not succeed; undefined leaves it as it is. */
+  #failureSeconds(result: HandlerResult, message: Message): number | undefined {
+    if (result === 'ok') return undefined
+    if (result === 'aborted') return 0
+    const policy = this.#options.handlerErrorBackoff
+    return policy === false ? undefined : backoffSeconds(policy, receiveCountOf(message))
   }
 
   /** The signal a handler gets: aborted on handler timeout or when stop() gives up. */
