@@ -1,10 +1,18 @@
-import { connect, createServer, type Server, type Socket } from 'node:net'
 import { EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeConsumer, type QuarantineEvent } from '@sqs-envelope/consumer'
 import { EnvelopeSealer } from '@sqs-envelope/core'
 import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { queueDepth, receiveAll, recordEvents, sealedToRaw, sendRaw, waitFor } from './consumer-support.ts'
+import {
+  loopbackProxy,
+  queueDepth,
+  receiveAll,
+  recordEvents,
+  sealedToRaw,
+  sendRaw,
+  waitFor,
+} from './consumer-support.ts'
 import { localstack, mapLimit } from './support.ts'
 
 const { target, sqs, kms } = localstack()
@@ -13,39 +21,6 @@ afterAll(() => {
   sqs.destroy()
   kms.destroy()
 })
-
-/** A TCP proxy in front of LocalStack that the test can take down (connections cut, new ones refused) and bring back. */
-async function loopbackProxy() {
-  const upstream = new URL(target.endpoint)
-  const sockets = new Set<Socket>()
-  let up = true
-  const server: Server = createServer((client) => {
-    if (!up) {
-      client.destroy()
-      return
-    }
-    const server = connect(Number(upstream.port), upstream.hostname)
-    for (const s of [client, server]) {
-      sockets.add(s)
-      s.on('close', () => sockets.delete(s))
-      s.on('error', () => {})
-    }
-    client.pipe(server).pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    down() {
-      up = false
-      for (const s of sockets) s.destroy()
-    },
-    up() {
-      up = true
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
 
 describe('EnvelopeConsumer: KMS trouble', () => {
   it('KMS unreachable for a while (a loopback proxy cut): nothing quarantined, everything handled after recovery', async () => {
@@ -58,7 +33,7 @@ describe('EnvelopeConsumer: KMS trouble', () => {
       10,
       (i) => sealer.seal(`job-${i}`),
     )
-    const proxy = await loopbackProxy()
+    const proxy = await loopbackProxy(target.endpoint)
     proxy.down()
     const proxiedKms = new KMSClient({ ...target, endpoint: proxy.endpoint, maxAttempts: 1 })
     const handled = new Set<string>()
@@ -157,4 +132,40 @@ describe('EnvelopeConsumer: KMS trouble', () => {
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
     await queue.delete()
   }, 120_000)
+})
+
+describe('EnvelopeConsumer: SQS trouble', () => {
+  it('SQS unreachable at start (a loopback proxy cut): receive errors reported, polling backs off and recovers by itself', async () => {
+    const key = await createTestKey(kms)
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-sqs-down' })
+    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    await sendRaw(sqs, queue.queueUrl, [sealedToRaw(await sealer.seal('a')), sealedToRaw(await sealer.seal('b'))])
+    const proxy = await loopbackProxy(target.endpoint)
+    proxy.down()
+    const proxiedSqs = new SQSClient({ ...target, endpoint: proxy.endpoint, maxAttempts: 1 })
+    const handled: string[] = []
+    const consumer = new EnvelopeConsumer<string>({
+      // The queue URL names LocalStack; the client's endpoint (the proxy) is where requests go.
+      queueUrl: queue.queueUrl,
+      sqs: proxiedSqs,
+      kms,
+      pollers: 2,
+      waitTimeSeconds: 1,
+      handleMessage: (job) => {
+        handled.push(job)
+      },
+    })
+    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    consumer.start()
+    await waitFor(() => (events.error?.length ?? 0) >= 4, 20_000, 'receive errors while SQS is unreachable')
+    expect(handled).toEqual([])
+    proxy.up()
+    await waitFor(() => handled.length === 2, 40_000, 'both jobs handled after SQS came back')
+    await consumer.stop()
+    expect(handled.sort()).toEqual(['a', 'b'])
+    expect(consumer.status.state).toBe('stopped')
+    proxiedSqs.destroy()
+    await proxy.close()
+    await queue.delete()
+  }, 90_000)
 })

@@ -1,3 +1,4 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -108,4 +109,37 @@ export function recordEvents(consumer: EnvelopeConsumer<unknown>) {
     consumer.on(name, (...args: unknown[]) => seen[name]?.push(args))
   }
   return seen
+}
+
+/** A TCP proxy in front of LocalStack that the test can take down (connections cut, new ones refused) and bring back. */
+export async function loopbackProxy(endpoint: string) {
+  const upstream = new URL(endpoint)
+  const sockets = new Set<Socket>()
+  let up = true
+  const server: Server = createServer((client) => {
+    if (!up) {
+      client.destroy()
+      return
+    }
+    const server = connect(Number(upstream.port), upstream.hostname)
+    for (const s of [client, server]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {})
+    }
+    client.pipe(server).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    down() {
+      up = false
+      for (const s of sockets) s.destroy()
+    },
+    up() {
+      up = true
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
 }
