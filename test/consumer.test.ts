@@ -167,4 +167,56 @@ describe('EnvelopeConsumer: stop', () => {
     expect(consumer.metrics().received).toBe(0)
     await queue.delete()
   }, 60_000)
+
+  it('a receive that answers after stop() was called hands its messages back at once; no handler sees them', async () => {
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-late', visibilityTimeoutSeconds: 60 })
+    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    await sendRaw(sqs, queue.queueUrl, [
+      sealedToRaw(await sealer.seal('late-1')),
+      sealedToRaw(await sealer.seal('late-2')),
+    ])
+    // The real client, with ReceiveMessage answers held back until the test lets them through.
+    let receivedLate: (() => void) | undefined
+    const gate = new Promise<void>((resolve) => {
+      receivedLate = resolve
+    })
+    let heldAnswers = 0
+    const lateSqs = new Proxy(sqs, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver)
+        return async (command: { constructor: { name: string } }, options?: unknown) => {
+          const output = await target.send(command as never, options as never)
+          if (
+            command.constructor.name === 'ReceiveMessageCommand' &&
+            (output as { Messages?: unknown[] }).Messages?.length
+          ) {
+            heldAnswers++
+            await gate
+          }
+          return output
+        }
+      },
+    })
+    let calls = 0
+    const consumer = new EnvelopeConsumer<string>({
+      queueUrl: queue.queueUrl,
+      sqs: lateSqs,
+      kms,
+      pollers: 1,
+      waitTimeSeconds: 1,
+      handleMessage: () => {
+        calls++
+      },
+    })
+    consumer.start()
+    await waitFor(() => heldAnswers === 1, 10_000, 'a receive with messages, held back')
+    const stopped = consumer.stop()
+    receivedLate?.()
+    await stopped
+    expect(calls).toBe(0)
+    expect(consumer.metrics().received).toBe(0)
+    // Released with visibility 0: receivable now, not after the queue's 60 s.
+    expect(await receiveAll(sqs, queue.queueUrl, 2)).toHaveLength(2)
+    await queue.delete()
+  }, 30_000)
 })
