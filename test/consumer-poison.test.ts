@@ -237,4 +237,29 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(1)
     await queue.delete()
   }, 60_000)
+
+  it('when the send to quarantine fails, the poison is not deleted: QUARANTINE_FAILED, it stays in its queue', async () => {
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-qfail', visibilityTimeoutSeconds: 30 })
+    await sendRaw(sqs, queue.queueUrl, [{ body: 'poison', messageAttributes: userAttributes(2) }])
+    const consumer = new EnvelopeConsumer({
+      queueUrl: queue.queueUrl,
+      sqs,
+      kms,
+      // A queue that does not exist: SendMessage fails.
+      quarantineQueueUrl: `${queue.queueUrl}-missing`,
+      waitTimeSeconds: 1,
+      handleMessage: () => {
+        throw new Error('never called for poison')
+      },
+    })
+    const events = recordEvents(consumer)
+    consumer.start()
+    await waitFor(() => (events.error?.length ?? 0) >= 1, 20_000, 'the failed quarantine reported')
+    await consumer.stop()
+    expect(events.error?.[0]?.[0]).toMatchObject({ name: 'SqsEnvelopeError', code: 'QUARANTINE_FAILED' })
+    expect(events.message_quarantined).toEqual([])
+    expect(consumer.metrics().quarantined).toBe(0)
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(1)
+    await queue.delete()
+  }, 60_000)
 })

@@ -1,6 +1,12 @@
 import { channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
-import { ChangeMessageVisibilityBatchCommand, type Message, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, type OpenedMessage, SqsEnvelopeError } from '@sqs-envelope/core'
 import { backoffMs, backoffSeconds } from './backoff.ts'
 import { KmsBreaker, SUSPECT_KMS_CODES } from './breaker.ts'
@@ -37,10 +43,6 @@ type Opened =
   | { readonly kind: 'opened'; readonly message: Message; readonly opened: OpenedMessage }
   | { readonly kind: 'poison'; readonly message: Message; readonly error: SqsEnvelopeError }
   | { readonly kind: 'retry'; readonly message: Message; readonly error: SqsEnvelopeError }
-
-type Outcome =
-  | { readonly kind: 'processed'; readonly ref: MessageRef }
-  | { readonly kind: 'quarantined'; readonly event: QuarantineEvent }
 
 // held: not handled, because an earlier message of its FIFO group was not done.
 type HandlerResult = 'ok' | 'failed' | 'aborted' | 'held'
@@ -142,7 +144,8 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   readonly #breaker: KmsBreaker
   readonly #queues: QueueRuntime[]
   readonly #seenDataKeys = new Set<string>()
-  readonly #outcomes = new Map<Message, Outcome>()
+  /** Handled jobs awaiting their delete: the event is emitted once sqs-consumer deleted them. */
+  readonly #outcomes = new Map<Message, MessageRef>()
   readonly #chores = new Set<Promise<unknown>>()
   #pollers: PollerRuntime[] = []
   #state: ConsumerState = 'stopped'
@@ -349,18 +352,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   }
 
   #deleted(message: Message): void {
-    const outcome = this.#outcomes.get(message)
-    if (!outcome) return
+    const ref = this.#outcomes.get(message)
+    if (!ref) return
     this.#outcomes.delete(message)
-    if (outcome.kind === 'processed') {
-      this.#counts.processed++
-      publish({ event: 'processed', queueUrl: outcome.ref.queueUrl, count: 1 })
-      this.emit('message_processed', outcome.ref)
-    } else {
-      this.#counts.quarantined++
-      publish({ event: 'quarantined', queueUrl: outcome.event.queueUrl, count: 1, code: outcome.event.code })
-      this.emit('message_quarantined', outcome.event)
-    }
+    this.#counts.processed++
+    publish({ event: 'processed', queueUrl: ref.queueUrl, count: 1 })
+    this.emit('message_processed', ref)
   }
 
   #batchDone(runtime: PollerRuntime): void {
@@ -460,27 +457,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       }
     }
 
-    const acknowledged: Message[] = []
-    const visibility: Array<{ message: Message; seconds: number }> = []
-    for (const h of held) if (h.seconds !== undefined) visibility.push({ message: h.message, seconds: h.seconds })
-    const [handled] = await Promise.all([
-      this.#handle(queueUrl, opened),
-      Promise.all(poison.map((p) => this.#quarantine(runtime.queue, p.message, p.error))),
-    ])
-    for (const { message, result, seconds } of handled) {
-      if (result === 'ok') {
-        acknowledged.push(message)
-        this.#outcomes.set(message, { kind: 'processed', ref: this.#ref(message, queueUrl) })
-      } else if (seconds !== undefined) {
-        visibility.push({ message, seconds })
-      }
-    }
-    for (const p of poison) {
-      if (this.#outcomes.get(p.message)?.kind === 'quarantined') acknowledged.push(p.message)
-    }
+    // Transient failures (and FIFO messages held behind them) get their backoff now, not after the batch's handlers.
+    const early: Array<{ message: Message; seconds: number }> = []
+    for (const h of held) if (h.seconds !== undefined) early.push({ message: h.message, seconds: h.seconds })
     for (const r of retry) {
       const seconds = retrySeconds.get(r.message) ?? 0
-      visibility.push({ message: r.message, seconds })
+      early.push({ message: r.message, seconds })
       this.#counts.transientRetries++
       publish({ event: 'transient_retry', queueUrl, count: 1, code: r.error.code })
       this.emit('transient_error', r.error, {
@@ -488,6 +470,22 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
         code: r.error.code,
         retryInSeconds: seconds,
       })
+    }
+    const [handled] = await Promise.all([
+      this.#handle(queueUrl, opened),
+      this.#quarantineAll(runtime.queue, poison),
+      early.length > 0 ? this.#changeVisibility(queueUrl, early) : undefined,
+    ])
+    const acknowledged: Message[] = []
+    // sqs-consumer's heartbeat renews the whole batch while it runs: set the early backoffs again after it.
+    const visibility = this.#options.heartbeatInterval === undefined ? [] : [...early]
+    for (const { message, result, seconds } of handled) {
+      if (result === 'ok') {
+        acknowledged.push(message)
+        this.#outcomes.set(message, this.#ref(message, queueUrl))
+      } else if (seconds !== undefined) {
+        visibility.push({ message, seconds })
+      }
     }
     if (visibility.length > 0) await this.#changeVisibility(queueUrl, visibility)
     return acknowledged
@@ -680,7 +678,55 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     }
   }
 
-  async #quarantine(queue: QueueRuntime, message: Message, error: SqsEnvelopeError): Promise<void> {
+  /**
+   * Moves each message intact to the quarantine destination, then deletes from the source (in one
+   * DeleteMessageBatch, at once rather than with the batch's handled jobs) the ones whose send succeeded.
+   */
+  async #quarantineAll(queue: QueueRuntime, poison: ReadonlyArray<Extract<Opened, { kind: 'poison' }>>) {
+    if (poison.length === 0) return
+    const moved = (await Promise.all(poison.map((p) => this.#sendToQuarantine(queue, p.message, p.error)))).filter(
+      (m): m is { message: Message; event: QuarantineEvent } => m !== undefined,
+    )
+    if (moved.length === 0) return
+    let deleted: ReadonlySet<string>
+    try {
+      const { Successful = [], Failed = [] } = await this.#sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queue.queueUrl,
+          Entries: moved.map(({ message }, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
+        }),
+      )
+      deleted = new Set(Successful.map((entry) => entry.Id ?? ''))
+      if (Failed.length > 0) {
+        this.#error(
+          new Error(
+            `DeleteMessageBatch failed for ${Failed.length} quarantined messages: they will be quarantined again`,
+          ),
+          queue.queueUrl,
+          Failed.map((f) => moved[Number(f.Id)]?.message).filter((m): m is Message => m !== undefined),
+        )
+      }
+    } catch (error) {
+      this.#error(
+        asError(error),
+        queue.queueUrl,
+        moved.map((m) => m.message),
+      )
+      return
+    }
+    for (const [i, { event }] of moved.entries()) {
+      if (!deleted.has(String(i))) continue
+      this.#counts.quarantined++
+      publish({ event: 'quarantined', queueUrl: event.queueUrl, count: 1, code: event.code })
+      this.emit('message_quarantined', event)
+    }
+  }
+
+  async #sendToQuarantine(
+    queue: QueueRuntime,
+    message: Message,
+    error: SqsEnvelopeError,
+  ): Promise<{ message: Message; event: QuarantineEvent } | undefined> {
     const ref = this.#ref(message, queue.queueUrl)
     let destination: string | undefined
     try {
@@ -691,24 +737,21 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     } catch (lookup) {
       queue.destination = undefined
       this.#quarantineFailed(queue.queueUrl, message, 'the DLQ of the queue could not be looked up', lookup)
-      return
+      return undefined
     }
     if (destination === undefined) {
       // Nowhere to move it: leave it in place (redrive, if any is added later, still applies) and report it.
       this.emit('message_quarantined', { ...ref, code: error.code, quarantineQueueUrl: undefined, moved: false })
-      return
+      return undefined
     }
     try {
       await this.#sqs.send(new SendMessageCommand(quarantineInput(message, error.code, queue.queueUrl, destination)))
     } catch (send) {
       this.#quarantineFailed(queue.queueUrl, message, 'sending it to quarantine failed', send)
-      return
+      return undefined
     }
-    // Deleted (with the batch's handled jobs) only now that the copy is safe.
-    this.#outcomes.set(message, {
-      kind: 'quarantined',
-      event: { ...ref, code: error.code, quarantineQueueUrl: destination, moved: true },
-    })
+    // Only now that the copy is safe may the original be deleted.
+    return { message, event: { ...ref, code: error.code, quarantineQueueUrl: destination, moved: true } }
   }
 
   #quarantineFailed(queueUrl: string, message: Message, what: string, cause: unknown): void {
