@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { EnvelopeSealer } from '@sqs-envelope/core'
 import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { queueDepth, sealedToRaw, sendRaw, waitFor } from './consumer-support.ts'
-import { localstack, mapLimit } from './support.ts'
+import { queueDepth, sealJobs, sendRaw, waitFor } from './consumer-support.ts'
+import { localstack } from './support.ts'
 
 const { target, sqs, kms } = localstack()
 const worker = fileURLToPath(new URL('./fixtures/consumer-worker.ts', import.meta.url))
@@ -43,12 +43,7 @@ describe('EnvelopeConsumer: crash', () => {
     const queue = await createTestQueue(sqs, { prefix: 'consumer-crash', visibilityTimeoutSeconds: 3 })
     const total = 300
     const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
-    const { results } = await mapLimit(
-      Array.from({ length: total }, (_, i) => i),
-      20,
-      (i) => sealer.seal(`job-${i}`),
-    )
-    await sendRaw(sqs, queue.queueUrl, results.map(sealedToRaw))
+    await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, total, 20))
     const out = join(dir, 'handled.txt')
 
     const first = startWorker(queue.queueUrl, out)

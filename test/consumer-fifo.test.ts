@@ -60,7 +60,7 @@ describe('EnvelopeConsumer: FIFO queues', () => {
         done.push(job)
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(() => done.length === 6, 30_000, 'all six jobs handled')
     await consumer.stop()

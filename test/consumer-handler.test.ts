@@ -40,7 +40,7 @@ describe('EnvelopeConsumer: handler contract', () => {
         if (receiveCount === 1) throw new Error('first try fails')
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(() => (events.message_processed?.length ?? 0) === 1, 20_000, 'the second delivery processed')
     await consumer.stop()
@@ -74,7 +74,7 @@ describe('EnvelopeConsumer: handler contract', () => {
               }),
             ),
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(() => (events.message_processed?.length ?? 0) === 1, 20_000, 'the retry processed')
     await consumer.stop()
@@ -101,7 +101,7 @@ describe('EnvelopeConsumer: handler contract', () => {
         return { batchItemFailures: failures.map((j) => ({ itemIdentifier: j.messageId })) }
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(() => (events.message_processed?.length ?? 0) === 5, 20_000, 'all five processed')
     await consumer.stop()
@@ -187,7 +187,7 @@ describe('EnvelopeConsumer: stop with work in flight', () => {
           }),
         ),
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(() => consumer.metrics().inFlight === 1, 20_000, 'the handler running')
     const t0 = performance.now()

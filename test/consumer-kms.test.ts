@@ -10,10 +10,11 @@ import {
   receiveAll,
   recordEvents,
   sealedToRaw,
+  sealJobs,
   sendRaw,
   waitFor,
 } from './consumer-support.ts'
-import { localstack, mapLimit } from './support.ts'
+import { localstack } from './support.ts'
 
 const { target, sqs, kms } = localstack()
 
@@ -28,11 +29,7 @@ describe('EnvelopeConsumer: KMS trouble', () => {
     const queue = await createTestQueue(sqs, { prefix: 'consumer-kms-down', deadLetterQueue: { maxReceiveCount: 100 } })
     const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, reuse: false })
     const total = 30
-    const { results } = await mapLimit(
-      Array.from({ length: total }, (_, i) => i),
-      10,
-      (i) => sealer.seal(`job-${i}`),
-    )
+    const jobs = await sealJobs(sealer, total)
     const proxy = await loopbackProxy(target.endpoint)
     proxy.down()
     const proxiedKms = new KMSClient({ ...target, endpoint: proxy.endpoint, maxAttempts: 1 })
@@ -50,9 +47,9 @@ describe('EnvelopeConsumer: KMS trouble', () => {
         handled.add(job)
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
-    await sendRaw(sqs, queue.queueUrl, results.map(sealedToRaw))
+    await sendRaw(sqs, queue.queueUrl, jobs)
     await waitFor(() => (events.transient_error?.length ?? 0) >= total, 30_000, 'every job failing transiently once')
     await new Promise((resolve) => setTimeout(resolve, 3_000))
     expect(handled.size).toBe(0)
@@ -82,11 +79,7 @@ describe('EnvelopeConsumer: KMS trouble', () => {
     const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, reuse: false })
     const before = 10
     const after = 30
-    const { results: sealed } = await mapLimit(
-      Array.from({ length: before + after }, (_, i) => i),
-      10,
-      (i) => sealer.seal(`job-${i}`),
-    )
+    const sealed = await sealJobs(sealer, before + after)
     const handled = new Set<string>()
     const consumer = new EnvelopeConsumer<string>({
       queueUrl: queue.queueUrl,
@@ -101,13 +94,13 @@ describe('EnvelopeConsumer: KMS trouble', () => {
         handled.add(job)
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
-    await sendRaw(sqs, queue.queueUrl, sealed.slice(0, before).map(sealedToRaw))
+    await sendRaw(sqs, queue.queueUrl, sealed.slice(0, before))
     await waitFor(() => handled.size === before, 20_000, 'the jobs sent before the key was disabled')
     await key.disable()
     // Each of these has its own data key, not in the consumer's cache: every open needs KMS.
-    await sendRaw(sqs, queue.queueUrl, sealed.slice(before).map(sealedToRaw))
+    await sendRaw(sqs, queue.queueUrl, sealed.slice(before))
     await waitFor(() => (events.breaker_opened?.length ?? 0) >= 1, 20_000, 'the breaker to open')
     await new Promise((resolve) => setTimeout(resolve, 3_000))
     const quarantinedWhileDisabled = consumer.metrics().quarantined
@@ -155,7 +148,7 @@ describe('EnvelopeConsumer: SQS trouble', () => {
         handled.push(job)
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(() => (events.error?.length ?? 0) >= 4, 20_000, 'receive errors while SQS is unreachable')
     expect(handled).toEqual([])

@@ -147,7 +147,7 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
         handled.push(job)
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(
       () => (events.message_processed?.length ?? 0) === 20 && (events.message_quarantined?.length ?? 0) === bad.length,

@@ -8,6 +8,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs'
 import type { EnvelopeConsumer } from '@sqs-envelope/consumer'
+import type { EnvelopeSealer } from '@sqs-envelope/core'
 import { mapLimit } from './support.ts'
 
 /** One message to send as it is: a body and its attributes. */
@@ -33,6 +34,16 @@ export async function sendRaw(sqs: SQSClient, queueUrl: string, messages: readon
     )
     if (Failed && Failed.length > 0) throw new Error(`SendMessageBatch failed for ${Failed.length} entries`)
   })
+}
+
+/** Seals `job-0` … `job-<count-1>` (`concurrency` seals at once) as raw messages, in order. */
+export async function sealJobs(sealer: EnvelopeSealer, count: number, concurrency = 10): Promise<RawMessage[]> {
+  const { results } = await mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    async (i) => sealedToRaw(await sealer.seal(`job-${i}`)),
+  )
+  return results
 }
 
 /** Sealed jobs as raw messages. */
@@ -89,7 +100,7 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 }
 
 /** Collects a consumer's events by name, for assertions. */
-export function recordEvents(consumer: EnvelopeConsumer<unknown>) {
+export function recordEvents<T>(consumer: EnvelopeConsumer<T>) {
   const seen: Record<string, unknown[][]> = {}
   const names = [
     'started',

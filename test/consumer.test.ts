@@ -8,8 +8,8 @@ import {
 import { EnvelopeSealer } from '@sqs-envelope/core'
 import { createKmsClient, createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
-import { queueDepth, receiveAll, recordEvents, sealedToRaw, sendRaw, waitFor } from './consumer-support.ts'
-import { countKmsCalls, localstack, mapLimit } from './support.ts'
+import { queueDepth, receiveAll, recordEvents, sealedToRaw, sealJobs, sendRaw, waitFor } from './consumer-support.ts'
+import { countKmsCalls, localstack } from './support.ts'
 
 const { target, sqs, kms } = localstack()
 let key: TestKey
@@ -28,13 +28,9 @@ describe('EnvelopeConsumer: opening before handling', () => {
     const queue = await createTestQueue(sqs, { prefix: 'consumer-2k' })
     const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, maxMessagesPerDataKey: 100 })
     const total = 2000
-    const { results: sealed } = await mapLimit(
-      Array.from({ length: total }, (_, i) => i),
-      50,
-      (i) => sealer.seal(`job-${i}`),
-    )
+    const sealed = await sealJobs(sealer, total, 50)
     expect(sealer.metrics().generateDataKeyCalls).toBe(total / 100)
-    await sendRaw(sqs, queue.queueUrl, sealed.map(sealedToRaw))
+    await sendRaw(sqs, queue.queueUrl, sealed)
 
     const consumerKms = createKmsClient(target)
     const kmsCalls = countKmsCalls(consumerKms)
@@ -55,7 +51,7 @@ describe('EnvelopeConsumer: opening before handling', () => {
         running--
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     const diagnosed: Record<string, number> = {}
     const onDiagnostic = (message: unknown) => {
       const { event, count } = message as ConsumerDiagnostic
@@ -101,7 +97,7 @@ describe('EnvelopeConsumer: opening before handling', () => {
         seen.push({ job, context: ctx })
       },
     })
-    const events = recordEvents(consumer as EnvelopeConsumer<unknown>)
+    const events = recordEvents(consumer)
     consumer.start()
     await waitFor(() => (events.message_processed?.length ?? 0) === 1, 20_000, 'the job processed')
     await consumer.stop()
