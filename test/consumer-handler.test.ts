@@ -131,7 +131,9 @@ describe('EnvelopeConsumer: handler contract', () => {
     })
     consumer.start()
     await waitFor(() => seen.length === 4, 20_000, 'four jobs')
-    await consumer.stop()
+    // Disposal stops and closes what the consumer built (its opener), never the injected clients.
+    await consumer[Symbol.asyncDispose]()
+    expect(consumer.status.state).toBe('stopped')
     expect(seen.sort()).toEqual([
       ['x1', q1.queueUrl],
       ['x2', q1.queueUrl],
@@ -161,7 +163,11 @@ describe('EnvelopeConsumer: stop with work in flight', () => {
     })
     consumer.start()
     await waitFor(() => started === 3, 20_000, 'three handlers running')
-    await consumer.stop({ timeoutMs: 10_000 })
+    const stopping = consumer.stop({ timeoutMs: 10_000 })
+    expect(consumer.stop()).toBe(stopping)
+    expect(consumer.status).toMatchObject({ isRunning: false, state: 'stopping' })
+    await stopping
+    await expect(consumer.stop()).resolves.toBeUndefined()
     expect(finished).toBe(3)
     expect(consumer.metrics()).toMatchObject({ processed: 3, inFlight: 0 })
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
