@@ -112,6 +112,43 @@ describe('EnvelopeConsumer: handler contract', () => {
     await queue.delete()
   }, 60_000)
 
+  it('a slow job does not hold its poller: past stragglerAfterMs it runs on detached and the poller polls again', async () => {
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-straggler', visibilityTimeoutSeconds: 30 })
+    await sendJobs(queue.queueUrl, ['slow'])
+    let releaseSlow: (() => void) | undefined
+    const slowGate = new Promise<void>((resolve) => {
+      releaseSlow = resolve
+    })
+    const handled: string[] = []
+    const consumer = new EnvelopeConsumer<string>({
+      queueUrl: queue.queueUrl,
+      sqs,
+      kms,
+      pollers: 1,
+      waitTimeSeconds: 1,
+      stragglerAfterMs: 200,
+      handleMessage: async (job) => {
+        if (job === 'slow') await slowGate
+        handled.push(job)
+      },
+    })
+    const events = recordEvents(consumer)
+    consumer.start()
+    await waitFor(() => consumer.metrics().received === 1, 20_000, 'the slow job received')
+    await sendJobs(queue.queueUrl, ['f1', 'f2', 'f3', 'f4', 'f5'])
+    // The only poller is free again although the slow job runs on.
+    await waitFor(() => handled.length === 5, 20_000, 'the fast jobs handled while the slow one runs')
+    expect(handled).not.toContain('slow')
+    expect(consumer.metrics().inFlight).toBe(1)
+    releaseSlow?.()
+    await waitFor(() => (events.message_processed?.length ?? 0) === 6, 20_000, 'the slow job deleted')
+    await consumer.stop()
+    expect(handled.at(-1)).toBe('slow')
+    expect(consumer.metrics()).toMatchObject({ processed: 6, inFlight: 0 })
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
+    await queue.delete()
+  }, 60_000)
+
   it('one consumer, two queues: both drained through one opener', async () => {
     const [q1, q2] = await Promise.all([
       createTestQueue(sqs, { prefix: 'consumer-multi-1' }),
@@ -206,6 +243,37 @@ describe('EnvelopeConsumer: stop with work in flight', () => {
     // Released with visibility 0: receivable now, long before the queue's 60 s.
     const [back] = await receiveAll(sqs, queue.queueUrl, 1)
     expect(back?.Attributes?.ApproximateReceiveCount).toBe('2')
+    await queue.delete()
+  }, 60_000)
+
+  it('a detached job is waited for by stop() too, and aborted past timeoutMs (left in the queue, not deleted)', async () => {
+    const queue = await createTestQueue(sqs, { prefix: 'consumer-abort-detached', visibilityTimeoutSeconds: 60 })
+    await sendJobs(queue.queueUrl, ['stuck'])
+    let aborted = false
+    const consumer = new EnvelopeConsumer<string>({
+      queueUrl: queue.queueUrl,
+      sqs,
+      kms,
+      pollers: 1,
+      waitTimeSeconds: 1,
+      stragglerAfterMs: 50,
+      handleMessage: (_job, { signal }) =>
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            aborted = true
+            reject(signal.reason)
+          }),
+        ),
+    })
+    consumer.start()
+    await waitFor(() => consumer.metrics().inFlight === 1, 20_000, 'the handler running')
+    // Detached by now: the poller is polling again while the job runs on.
+    await waitFor(() => consumer.status.isPolling, 5_000, 'the poller free again')
+    expect(consumer.metrics().inFlight).toBe(1)
+    await consumer.stop({ timeoutMs: 200 })
+    expect(aborted).toBe(true)
+    expect(consumer.metrics()).toMatchObject({ processed: 0, inFlight: 0 })
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(1)
     await queue.delete()
   }, 60_000)
 })

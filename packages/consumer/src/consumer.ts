@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  DeleteMessageCommand,
   type Message,
   SendMessageCommand,
   SQSClient,
@@ -46,6 +47,13 @@ type Opened =
 
 // held: not handled, because an earlier message of its FIFO group was not done.
 type HandlerResult = 'ok' | 'failed' | 'aborted' | 'held'
+
+interface HandledJob {
+  readonly message: Message
+  readonly result: HandlerResult
+  /** Visibility to set; undefined leaves it. */
+  readonly seconds: number | undefined
+}
 
 /**
  * The `node:diagnostics_channel` on which every consumer publishes what happens to messages, for
@@ -152,6 +160,8 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   #receiveController = new AbortController()
   #handlerController = new AbortController()
   #stopping: Promise<void> | undefined
+  /** Jobs whose batch let its poller go before they finished (see stragglerAfterMs). */
+  #detached = 0
   #idleWaiters: Array<() => void> = []
   #counts = { received: 0, processed: 0, failed: 0, quarantined: 0, transientRetries: 0, inFlight: 0, maxInFlight: 0 }
 
@@ -362,8 +372,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
 
   #batchDone(runtime: PollerRuntime): void {
     for (const message of runtime.batch) this.#outcomes.delete(message)
-    this.#counts.inFlight -= runtime.batch.length
+    this.#finished(runtime.batch.length)
     runtime.batch = []
+  }
+
+  #finished(count: number): void {
+    this.#counts.inFlight -= count
     if (this.#counts.inFlight === 0) {
       const waiters = this.#idleWaiters
       this.#idleWaiters = []
@@ -472,7 +486,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       })
     }
     const [handled] = await Promise.all([
-      this.#handle(queueUrl, opened),
+      this.#handle(queueUrl, opened, (message) => {
+        runtime.batch = runtime.batch.filter((m) => m !== message)
+      }),
       this.#quarantineAll(runtime.queue, poison),
       early.length > 0 ? this.#changeVisibility(queueUrl, early) : undefined,
     ])
@@ -533,6 +549,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   async #handle(
     queueUrl: string,
     opened: ReadonlyArray<Extract<Opened, { kind: 'opened' }>>,
+    detach: (message: Message) => void,
   ): Promise<Array<{ message: Message; result: HandlerResult; seconds: number | undefined }>> {
     if (opened.length === 0) return []
     const batchHandler = this.#handleMessageBatch
@@ -582,7 +599,13 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       if (outcome.result !== 'ok') this.#handlerFailed(outcome, queueUrl, [message])
       return { message, result: outcome.result, seconds: this.#failureSeconds(outcome.result, message) }
     }
-    if (!queueUrl.endsWith('.fifo')) return Promise.all(opened.map(handleOne))
+    if (!queueUrl.endsWith('.fifo')) {
+      return this.#handleWithHold(
+        queueUrl,
+        opened.map((item) => ({ message: item.message, run: handleOne(item) })),
+        detach,
+      )
+    }
     // FIFO: groups run concurrently, the messages of one group in order; after a failure the rest of the group is held.
     const groups = new Map<string, Array<Extract<Opened, { kind: 'opened' }>>>()
     for (const item of opened) {
@@ -606,6 +629,77 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       }),
     )
     return perGroup.flat()
+  }
+
+  /**
+   * Waits for a batch's handlers up to `stragglerAfterMs`; then, while fewer than `pollers × batchSize`
+   * jobs run detached, the unfinished ones run on detached and the poller is let go (its finished jobs are
+   * deleted and it polls again), so that a slow job does not hold the next poll. A detached job is
+   * deleted, or given its failure visibility, when it settles; heartbeats renew it meanwhile.
+   */
+  async #handleWithHold(
+    queueUrl: string,
+    runs: ReadonlyArray<{ readonly message: Message; readonly run: Promise<HandledJob> }>,
+    detach: (message: Message) => void,
+  ): Promise<HandledJob[]> {
+    const all = Promise.all(runs.map((r) => r.run))
+    let timer: NodeJS.Timeout | undefined
+    const held = await Promise.race([
+      all,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), this.#options.stragglerAfterMs)
+      }),
+    ])
+    clearTimeout(timer)
+    if (held !== undefined) return held
+    const done = new Set<Message>()
+    for (const r of runs) void r.run.then(() => done.add(r.message))
+    // Let the runs that have settled mark themselves (their reactions run before this one).
+    await Promise.resolve()
+    const pending = runs.filter((r) => !done.has(r.message))
+    const capacity = this.#options.pollers * this.#options.batchSize
+    if (pending.length === 0 || this.#detached + pending.length > capacity) return all
+    for (const r of pending) {
+      detach(r.message)
+      this.#detach(queueUrl, r.message, r.run)
+    }
+    return Promise.all(runs.filter((r) => done.has(r.message)).map((r) => r.run))
+  }
+
+  #detach(queueUrl: string, message: Message, run: Promise<HandledJob>): void {
+    this.#detached++
+    const { heartbeatInterval, visibilityTimeout } = this.#options
+    const heartbeat =
+      heartbeatInterval === undefined || visibilityTimeout === undefined
+        ? undefined
+        : setInterval(
+            () => void this.#changeVisibility(queueUrl, [{ message, seconds: visibilityTimeout }]),
+            heartbeatInterval * 1000,
+          )
+    const chore = (async () => {
+      const outcome = await run
+      clearInterval(heartbeat)
+      if (outcome.result === 'ok') await this.#deleteDetached(queueUrl, message)
+      else if (outcome.seconds !== undefined)
+        await this.#changeVisibility(queueUrl, [{ message, seconds: outcome.seconds }])
+    })()
+    void chore.finally(() => {
+      this.#detached--
+      this.#finished(1)
+    })
+  }
+
+  async #deleteDetached(queueUrl: string, message: Message): Promise<void> {
+    try {
+      await this.#sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }))
+    } catch (error) {
+      this.#error(asError(error), queueUrl, [message])
+      return
+    }
+    const ref = this.#ref(message, queueUrl)
+    this.#counts.processed++
+    publish({ event: 'processed', queueUrl, count: 1 })
+    this.emit('message_processed', ref)
   }
 
   /** The visibility to set after a handler did not succeed; undefined leaves it as it is. */

@@ -31,6 +31,7 @@ describe('resolveConsumerOptions', () => {
       handlerErrorBackoff: false,
       breakerThreshold: 3,
       drainTimeoutMs: 30_000,
+      stragglerAfterMs: 1000,
     })
   })
 
@@ -69,6 +70,7 @@ describe('resolveConsumerOptions', () => {
     )
     expect(rejection({ quarantineQueueUrl: 'queue' })).toMatch(/^quarantineQueueUrl must be an http\(s\) SQS queue URL/)
     expect(rejection({ drainTimeoutMs: -1 })).toBe('drainTimeoutMs must be an integer ≥ 0; received -1')
+    expect(rejection({ stragglerAfterMs: 0 })).toBe('stragglerAfterMs must be an integer ≥ 1; received 0')
   })
 
   it('the constructor validates (no client is built for bad options), and core options are checked too', () => {

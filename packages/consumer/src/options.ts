@@ -57,6 +57,13 @@ export interface ConsumerOptions<T = unknown> extends OpenerOptions {
   readonly breakerProbeBaseDelayMs?: number
   /** Longest wait between probes of an open breaker, in ms. Integer ≥ breakerProbeBaseDelayMs. @defaultValue 60000 */
   readonly breakerProbeMaxDelayMs?: number
+  /**
+   * How long a poller waits for the slowest jobs of its batch before polling again, in ms: past it, the
+   * unfinished jobs run on detached (at most `pollers × batchSize` at a time) and are deleted when they
+   * resolve. Per-message handlers on standard queues only (a batch handler, or FIFO order, holds the
+   * poller). Integer ≥ 1. @defaultValue 1000
+   */
+  readonly stragglerAfterMs?: number
   /** Time `stop()` lets in-flight handlers run before aborting their signals, in ms. Integer ≥ 0. @defaultValue 30000 */
   readonly drainTimeoutMs?: number
   /** Log lines for failures the events also report. @defaultValue none */
@@ -72,6 +79,7 @@ export const CONSUMER_DEFAULTS = {
   breakerProbeBaseDelayMs: 1000,
   breakerProbeMaxDelayMs: 60_000,
   drainTimeoutMs: 30_000,
+  stragglerAfterMs: 1000,
 } as const
 
 export interface ResolvedConsumerOptions {
@@ -90,6 +98,7 @@ export interface ResolvedConsumerOptions {
   readonly breakerProbeBaseDelayMs: number
   readonly breakerProbeMaxDelayMs: number
   readonly drainTimeoutMs: number
+  readonly stragglerAfterMs: number
 }
 
 function describe(value: unknown): string {
@@ -212,5 +221,6 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
       probeBase,
     ),
     drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, CONSUMER_DEFAULTS.drainTimeoutMs, 0),
+    stragglerAfterMs: integer('stragglerAfterMs', options.stragglerAfterMs, CONSUMER_DEFAULTS.stragglerAfterMs, 1),
   }
 }
