@@ -80,11 +80,18 @@ describe('EnvelopeConsumer: KMS trouble', () => {
     const before = 10
     const after = 30
     const sealed = await sealJobs(sealer, before + after)
+    const logged: Array<[string, string, unknown]> = []
+    const logger = {
+      debug: (message: string, details?: unknown) => logged.push(['debug', message, details]),
+      warn: (message: string, details?: unknown) => logged.push(['warn', message, details]),
+      error: (message: string, details?: unknown) => logged.push(['error', message, details]),
+    }
     const handled = new Set<string>()
     const consumer = new EnvelopeConsumer<string>({
       queueUrl: queue.queueUrl,
       sqs,
       kms,
+      logger,
       breakerThreshold: 3,
       breakerProbeBaseDelayMs: 500,
       breakerProbeMaxDelayMs: 2_000,
@@ -122,6 +129,10 @@ describe('EnvelopeConsumer: KMS trouble', () => {
     expect(events.breaker_closed?.length).toBeGreaterThanOrEqual(1)
     expect((events.error ?? []).some(([error]) => (error as { code?: string }).code === 'KMS_BREAKER_OPEN')).toBe(true)
     expect(await receiveAll(sqs, dlq, quarantined.length)).toHaveLength(quarantined.length)
+    expect(logged.filter(([, m]) => m.includes('quarantined'))).toHaveLength(quarantined.length)
+    expect(logged.some(([level, m]) => level === 'error' && m.includes('breaker opened'))).toBe(true)
+    // Log lines name codes and ids, never a payload (the jobs are "job-<n>").
+    expect(JSON.stringify(logged)).not.toContain('job-')
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
     await queue.delete()
   }, 120_000)

@@ -385,7 +385,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     }
   }
 
-  async #open(message: Message): Promise<Opened> {
+  async #open(message: Message, queueUrl: string): Promise<Opened> {
     try {
       const opened = await this.#opener.open(message, { signal: this.#handlerController.signal })
       this.#breaker.success(this.#freshDataKey(message.Body))
@@ -398,7 +398,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
         if (!SUSPECT_KMS_CODES.has(error.code)) return { kind: 'poison', message, error }
         const before = this.#breaker.state
         const verdict = this.#breaker.suspectFailure()
-        if (before === 'closed' && verdict === 'retry') this.#breakerOpened()
+        if (before === 'closed' && verdict === 'retry') this.#breakerOpened(queueUrl)
         return verdict === 'quarantine' ? { kind: 'poison', message, error } : { kind: 'retry', message, error }
       }
       return { kind: 'retry', message, error }
@@ -414,17 +414,18 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     return true
   }
 
-  #breakerOpened(): void {
+  /** `queueUrl`: the queue of the failure that opened it (the breaker is shared by all queues). */
+  #breakerOpened(queueUrl: string): void {
     const streak = this.#breaker.streak
     this.#logger?.error('sqs-envelope consumer: KMS breaker opened', { streak })
-    publish({ event: 'breaker_opened', queueUrl: this.#queues.map((q) => q.queueUrl).join(' '), count: streak })
+    publish({ event: 'breaker_opened', queueUrl, count: streak })
     this.emit('breaker_opened', { streak })
     this.#error(
       new SqsEnvelopeError(
         'KMS_BREAKER_OPEN',
         `KMS refused ${streak} messages in a row (access denied, key disabled or not found): quarantining stopped, receiving paused until a probe succeeds`,
       ),
-      this.#queues.map((q) => q.queueUrl).join(' '),
+      queueUrl,
       undefined,
     )
   }
@@ -438,7 +439,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     publish({ event: 'received', queueUrl, count: messages.length })
     for (const message of messages) this.emit('message_received', this.#ref(message, queueUrl))
 
-    const results = await Promise.all(messages.map((message) => this.#open(message)))
+    const results = await Promise.all(messages.map((message) => this.#open(message, queueUrl)))
     const opened: Array<Extract<Opened, { kind: 'opened' }>> = []
     const poison: Array<Extract<Opened, { kind: 'poison' }>> = []
     const retry: Array<Extract<Opened, { kind: 'retry' }>> = []
@@ -467,6 +468,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       const suspect = retry.filter((r) => SUSPECT_KMS_CODES.has(r.error.code)).length
       if (this.#breaker.probeResult(suspect, opened.length) === 'closed') {
         publish({ event: 'breaker_closed', queueUrl, count: 0 })
+        this.#logger?.warn('sqs-envelope consumer: KMS breaker closed, receiving again', { queueUrl })
         this.emit('breaker_closed')
       }
     }
@@ -478,6 +480,11 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       const seconds = retrySeconds.get(r.message) ?? 0
       early.push({ message: r.message, seconds })
       this.#counts.transientRetries++
+      this.#logger?.debug?.('sqs-envelope consumer: transient failure, retry later', {
+        code: r.error.code,
+        messageId: r.message.MessageId,
+        retryInSeconds: seconds,
+      })
       publish({ event: 'transient_retry', queueUrl, count: 1, code: r.error.code })
       this.emit('transient_error', r.error, {
         ...this.#ref(r.message, queueUrl),
@@ -810,6 +817,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     }
     for (const [i, { event }] of moved.entries()) {
       if (!deleted.has(String(i))) continue
+      this.#logger?.warn('sqs-envelope consumer: message quarantined', {
+        code: event.code,
+        messageId: event.messageId,
+        queueUrl: event.queueUrl,
+        quarantineQueueUrl: event.quarantineQueueUrl,
+      })
       this.#counts.quarantined++
       publish({ event: 'quarantined', queueUrl: event.queueUrl, count: 1, code: event.code })
       this.emit('message_quarantined', event)
