@@ -64,6 +64,12 @@ export const TRANSIENT_ERROR_CODES = [
   'ABORTED',
   /** SQS throttled, answered 5xx, or could not be reached, after all retries. */
   'SQS_UNAVAILABLE',
+  /** Consumer: a handler ran past `handlerTimeoutMs`; its signal was aborted and the message left for redelivery. */
+  'HANDLER_TIMEOUT',
+  /** Consumer: KMS refused several messages in a row (access denied, key disabled or not found); quarantining stopped and receiving paused until a probe succeeds. */
+  'KMS_BREAKER_OPEN',
+  /** Consumer: a message that cannot be opened could not be moved to quarantine; it stays in its queue. */
+  'QUARANTINE_FAILED',
 ] as const
 
 /** Codes for programming or configuration errors, thrown synchronously where possible. */
