@@ -106,8 +106,11 @@ export function parseBody(body: string): ParsedBody {
   return parseExactLayout(body) ?? parseAnyLayout(body)
 }
 
-/** The fields of a body in our exact layout when both decode strictly; otherwise undefined (then JSON decides). */
-function parseExactLayout(body: string): ParsedBody | undefined {
+/**
+ * The fields of a body in our exact layout when both decode strictly; otherwise undefined (then JSON decides).
+ * @internal exported for the tests that hold both paths to the same results.
+ */
+export function parseExactLayout(body: string): ParsedBody | undefined {
   if (!body.startsWith(BODY_HEAD) || !body.endsWith(BODY_TAIL)) return undefined
   const keyEnd = body.indexOf('"', BODY_HEAD.length)
   if (keyEnd < 0 || !body.startsWith(BODY_MIDDLE, keyEnd)) return undefined
@@ -128,7 +131,8 @@ function decodeDataKey(encoded: string): Buffer | undefined {
   return bytes !== undefined && bytes.length >= 1 ? bytes : undefined
 }
 
-function parseAnyLayout(body: string): ParsedBody {
+/** @internal The general path: any JSON layout. Exported for the tests that hold both paths to the same results. */
+export function parseAnyLayout(body: string): ParsedBody {
   const depth = jsonDepth(body)
   needs(depth >= 0, 'BODY_NOT_JSON', 'body must be valid JSON')
   // The validator has seen the whole text: JSON.parse cannot fail now, and runs only on flat JSON.
