@@ -117,7 +117,7 @@ export class Fernet {
     needs(
       typeof data === 'string' || data instanceof Uint8Array,
       'PAYLOAD_UNSEALABLE',
-      `data must be a string or a Uint8Array; received ${data === null ? 'null' : typeof data}`,
+      () => `data must be a string or a Uint8Array; received ${data === null ? 'null' : typeof data}`,
     )
     let iv: Uint8Array
     if (options?.iv === undefined) {
@@ -127,7 +127,7 @@ export class Fernet {
       needs(
         iv instanceof Uint8Array && iv.length === 16,
         'OPTION_INVALID',
-        `iv must be a Uint8Array of 16 bytes; received ${describeValue(iv)}`,
+        () => `iv must be a Uint8Array of 16 bytes; received ${describeValue(iv)}`,
       )
     }
     let timestamp: number
@@ -138,7 +138,7 @@ export class Fernet {
       needs(
         Number.isSafeInteger(timestamp) && timestamp >= 0,
         'OPTION_INVALID',
-        `timestamp must be a non-negative integer of Unix seconds; received ${describeValue(timestamp)}`,
+        () => `timestamp must be a non-negative integer of Unix seconds; received ${describeValue(timestamp)}`,
       )
     }
 
@@ -186,8 +186,13 @@ export class Fernet {
   decryptBytes(token: Uint8Array, options?: FernetDecryptOptions): Buffer {
     this.#assertLive()
     const check = decryptOptions(options)
-    needs(token instanceof Uint8Array, 'TOKEN_ENCODING', `token must be a Uint8Array; received ${describeValue(token)}`)
-    return this.#open(Buffer.from(token.buffer, token.byteOffset, token.byteLength), check)
+    needs(
+      token instanceof Uint8Array,
+      'TOKEN_ENCODING',
+      () => `token must be a Uint8Array; received ${describeValue(token)}`,
+    )
+    const bytes = Buffer.isBuffer(token) ? token : Buffer.from(token.buffer, token.byteOffset, token.byteLength)
+    return this.#open(bytes, check)
   }
 
   #assertLive(): void {
@@ -240,22 +245,24 @@ export interface TimeCheck {
   readonly now: number
 }
 
-/** Checks the options of {@link Fernet.decrypt}. */
+const NO_TIME_CHECK: TimeCheck = Object.freeze({ ttlSeconds: undefined, now: 0 })
+
+/** Checks the options of {@link Fernet.decrypt}; without `ttlSeconds` the clock is not even read. */
 export function decryptOptions(options: FernetDecryptOptions | undefined): TimeCheck {
-  const ttlSeconds = options?.ttlSeconds
+  if (options === undefined) return NO_TIME_CHECK
+  const { ttlSeconds, now } = options
   needs(
     ttlSeconds === undefined || (Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0),
     'OPTION_INVALID',
-    `ttlSeconds must be a positive integer; received ${describeValue(ttlSeconds)}`,
+    () => `ttlSeconds must be a positive integer; received ${describeValue(ttlSeconds)}`,
   )
-  const now = options?.now
-  if (now === undefined) return { ttlSeconds, now: nowSeconds() }
   needs(
-    typeof now === 'number' && Number.isFinite(now) && now >= 0,
+    now === undefined || (typeof now === 'number' && Number.isFinite(now) && now >= 0),
     'OPTION_INVALID',
-    `now must be a non-negative finite number of Unix seconds; received ${describeValue(now)}`,
+    () => `now must be a non-negative finite number of Unix seconds; received ${describeValue(now)}`,
   )
-  return { ttlSeconds, now }
+  if (ttlSeconds === undefined) return NO_TIME_CHECK
+  return { ttlSeconds, now: now ?? nowSeconds() }
 }
 
 /** Length and version: what a token must satisfy before anything else is read from it. No key needed. */

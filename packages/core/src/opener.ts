@@ -86,7 +86,7 @@ export class EnvelopeOpener {
     // What can be read without the key is checked before any KMS call: junk costs no Decrypt.
     checkTokenFrame(tokenBytes)
     const ttlSeconds = this.#options.tokenTtlSeconds
-    const timeCheck: FernetDecryptOptions = ttlSeconds === undefined ? {} : { ttlSeconds }
+    const timeCheck: FernetDecryptOptions | undefined = ttlSeconds === undefined ? undefined : { ttlSeconds }
     if (ttlSeconds !== undefined) checkTokenTime(tokenBytes, decryptOptions(timeCheck))
     let plaintext: Buffer | undefined
     const kmsKeyArn = await this.#cache.withKey(

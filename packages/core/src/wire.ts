@@ -69,12 +69,13 @@ export function encodeBody(encryptedDataKey: Uint8Array, token: string): string 
       encryptedDataKey.length >= 1 &&
       encryptedDataKey.length <= MAX_DATA_KEY_BYTES,
     'OPTION_INVALID',
-    `encryptedDataKey must be a Uint8Array of 1 to 6144 bytes; received ${describeValue(encryptedDataKey)}`,
+    () => `encryptedDataKey must be a Uint8Array of 1 to 6144 bytes; received ${describeValue(encryptedDataKey)}`,
   )
   needs(
     typeof token === 'string' && token.length > 0 && decodeUrlsafeBase64(token) !== undefined,
     'OPTION_INVALID',
-    `token must be non-empty urlsafe base64 with padding, as Fernet.encrypt returns it; received ${typeof token === 'string' ? `a string of ${token.length} characters` : describeValue(token)}`,
+    () =>
+      `token must be non-empty urlsafe base64 with padding, as Fernet.encrypt returns it; received ${typeof token === 'string' ? `a string of ${token.length} characters` : describeValue(token)}`,
   )
   return bodyOf(encryptedDataKey, token)
 }
@@ -101,7 +102,7 @@ function utf8LengthExceeds(s: string, limit: number): boolean {
  * `BODY_NOT_JSON`, `BODY_SHAPE`, `DATA_KEY_ENCODING`, `TOKEN_ENCODING`.
  */
 export function parseBody(body: string): ParsedBody {
-  needs(typeof body === 'string', 'BODY_NOT_JSON', `body must be a string; received ${typeof body}`)
+  needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
   needs(!utf8LengthExceeds(body, MAX_BODY_BYTES), 'BODY_SIZE', 'body must be at most 1,048,576 UTF-8 bytes')
   return parseExactLayout(body) ?? parseAnyLayout(body)
 }
@@ -376,7 +377,7 @@ export function encodeAttributes(options: {
   needs(
     isContentType(contentType),
     'OPTION_INVALID',
-    `contentType must be 'text', 'json' or 'bytes'; received ${describeValue(contentType)}`,
+    () => `contentType must be 'text', 'json' or 'bytes'; received ${describeValue(contentType)}`,
   )
   const attributes: MessageAttributes = {
     [ATTRIBUTE_VERSION]: { DataType: 'String', StringValue: String(WIRE_VERSION) },
@@ -387,7 +388,7 @@ export function encodeAttributes(options: {
     needs(
       isStringRecord(context),
       'OPTION_INVALID',
-      `encryptionContext must be an object of string values; received ${describeValue(context)}`,
+      () => `encryptionContext must be an object of string values; received ${describeValue(context)}`,
     )
     const keys = Object.keys(context).sort()
     if (keys.length > 0) {
@@ -408,7 +409,7 @@ function stringAttribute(attributes: ReceivedAttributes, name: string): string |
       attribute.DataType === 'String' &&
       typeof attribute.StringValue === 'string',
     'ATTRIBUTE_INVALID',
-    `message attribute ${name} must be of DataType String with a StringValue`,
+    () => `message attribute ${name} must be of DataType String with a StringValue`,
   )
   return attribute.StringValue
 }
@@ -426,14 +427,15 @@ export function parseAttributes(attributes: ReceivedAttributes | undefined): Env
   needs(
     version === undefined || version === '1',
     'ATTRIBUTE_INVALID',
-    `message attribute ${ATTRIBUTE_VERSION} must be "1"; received ${describeValue(version)}`,
+    () => `message attribute ${ATTRIBUTE_VERSION} must be "1"; received ${describeValue(version)}`,
   )
   const mime = stringAttribute(attributes, ATTRIBUTE_CONTENT_TYPE)
   const contentType = mime === undefined ? 'text' : CONTENT_TYPE_BY_MIME.get(mime)
   needs(
     contentType !== undefined,
     'ATTRIBUTE_INVALID',
-    `message attribute ${ATTRIBUTE_CONTENT_TYPE} must be one of ${KNOWN_MIME_TYPES}; received ${describeValue(mime)}`,
+    () =>
+      `message attribute ${ATTRIBUTE_CONTENT_TYPE} must be one of ${KNOWN_MIME_TYPES}; received ${describeValue(mime)}`,
   )
   const contextJson = stringAttribute(attributes, ATTRIBUTE_CONTEXT)
   if (contextJson === undefined) return { version: 1, contentType }
@@ -446,7 +448,7 @@ export function parseAttributes(attributes: ReceivedAttributes | undefined): Env
   needs(
     isStringRecord(encryptionContext),
     'ATTRIBUTE_INVALID',
-    `message attribute ${ATTRIBUTE_CONTEXT} must be a JSON object of string values`,
+    () => `message attribute ${ATTRIBUTE_CONTEXT} must be a JSON object of string values`,
   )
   return { version: 1, contentType, encryptionContext }
 }
@@ -483,14 +485,14 @@ export function encodePayload<T extends ContentType>(
       needs(
         typeof value === 'string',
         'PAYLOAD_UNSEALABLE',
-        `a text payload must be a string; received ${value === null ? 'null' : typeof value}`,
+        () => `a text payload must be a string; received ${value === null ? 'null' : typeof value}`,
       )
       return value
     case 'bytes':
       needs(
         value instanceof Uint8Array,
         'PAYLOAD_UNSEALABLE',
-        `a bytes payload must be a Uint8Array; received ${value === null ? 'null' : typeof value}`,
+        () => `a bytes payload must be a Uint8Array; received ${value === null ? 'null' : typeof value}`,
       )
       return value
     case 'json': {
@@ -508,7 +510,7 @@ export function encodePayload<T extends ContentType>(
       needs(
         json !== undefined,
         'PAYLOAD_UNSEALABLE',
-        `a json payload must be serialisable; JSON.stringify returned undefined for ${typeof value}`,
+        () => `a json payload must be serialisable; JSON.stringify returned undefined for ${typeof value}`,
       )
       return json
     }
