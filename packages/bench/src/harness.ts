@@ -5,9 +5,9 @@ export type Operation = () => unknown
 
 /** How long and how often to measure. */
 export interface BenchSettings {
-  /** Rounds per case; each round measures the baseline and ours once. Median and spread are over rounds. */
+  /** Rounds per case; each round measures both sides in interleaved slices. Median and spread are over rounds. */
   readonly rounds: number
-  /** CPU time each side of a case gets per round, in ms. */
+  /** CPU time each side of a case gets per round, in ms, spread over interleaved slices. */
   readonly minCpuMs: number
   /** CPU time each side runs unmeasured before the first round, in ms. */
   readonly warmupCpuMs: number
@@ -62,12 +62,18 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
 }
 
+/** Work done in one measured slice: operations and the process CPU time they took. */
+interface Slice {
+  readonly ops: number
+  readonly cpuMicros: number
+}
+
 /**
- * Ops per CPU-second of `op` over at least `minCpuMs` of process CPU time
- * (user + system, all threads). The clock is read once per batch; batches grow
- * until one takes about a millisecond, so reading it costs nothing measurable.
+ * Runs `op` for at least `minCpuMs` of process CPU time (user + system, all
+ * threads). The clock is read once per batch; batches grow until one takes
+ * about a millisecond, so reading it costs nothing measurable.
  */
-export async function opsPerCpuSecond(op: Operation, minCpuMs: number): Promise<number> {
+async function runSlice(op: Operation, minCpuMs: number): Promise<Slice> {
   const minMicros = minCpuMs * 1000
   const first = op()
   const async = isThenable(first)
@@ -84,7 +90,13 @@ export async function opsPerCpuSecond(op: Operation, minCpuMs: number): Promise<
     elapsed = cpuMicros() - start
     if (elapsed - before < 1000) batch *= 2
   }
-  return ops / (elapsed / 1e6)
+  return { ops, cpuMicros: elapsed }
+}
+
+/** Ops per CPU-second of `op` over at least `minCpuMs` of process CPU time. */
+export async function opsPerCpuSecond(op: Operation, minCpuMs: number): Promise<number> {
+  const { ops, cpuMicros } = await runSlice(op, minCpuMs)
+  return ops / (cpuMicros / 1e6)
 }
 
 export function spread(values: readonly number[]): Spread {
@@ -97,24 +109,31 @@ export function spread(values: readonly number[]): Spread {
   return { median, min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN, rounds: values }
 }
 
-/** Measures one case: warm-up, then rounds that alternate which side runs first, to cancel drift. */
+// Each round interleaves this many slices of each side, so that load from other processes,
+// frequency changes and GC phases fall on both sides alike.
+const SLICES_PER_ROUND = 8
+
+/** Measures one case: a check, a warm-up, then rounds of interleaved slices (which side goes first alternates). */
 export async function measureCase(benchCase: BenchCase, settings: BenchSettings): Promise<CaseResult> {
   await benchCase.check()
-  await opsPerCpuSecond(benchCase.baseline, settings.warmupCpuMs)
-  await opsPerCpuSecond(benchCase.ours, settings.warmupCpuMs)
+  await runSlice(benchCase.baseline, settings.warmupCpuMs)
+  await runSlice(benchCase.ours, settings.warmupCpuMs)
+  const sliceMs = Math.max(1, settings.minCpuMs / SLICES_PER_ROUND)
   const ours: number[] = []
   const baseline: number[] = []
   const ratios: number[] = []
   for (let round = 0; round < settings.rounds; round++) {
-    let b: number
-    let o: number
-    if (round % 2 === 0) {
-      b = await opsPerCpuSecond(benchCase.baseline, settings.minCpuMs)
-      o = await opsPerCpuSecond(benchCase.ours, settings.minCpuMs)
-    } else {
-      o = await opsPerCpuSecond(benchCase.ours, settings.minCpuMs)
-      b = await opsPerCpuSecond(benchCase.baseline, settings.minCpuMs)
+    const sums = { ours: { ops: 0, cpuMicros: 0 }, baseline: { ops: 0, cpuMicros: 0 } }
+    for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
+      const order = (round + slice) % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const)
+      for (const side of order) {
+        const { ops, cpuMicros } = await runSlice(benchCase[side], sliceMs)
+        sums[side].ops += ops
+        sums[side].cpuMicros += cpuMicros
+      }
     }
+    const o = sums.ours.ops / (sums.ours.cpuMicros / 1e6)
+    const b = sums.baseline.ops / (sums.baseline.cpuMicros / 1e6)
     ours.push(o)
     baseline.push(b)
     ratios.push(o / b)
