@@ -409,6 +409,7 @@ describe('the exact-layout fast path and the JSON.parse path give the same resul
     ['truncated', exact.slice(0, -1)],
     ['only the head', '{"encrypted_data_key": "'],
     ['head and middle only', '{"encrypted_data_key": "-_8=", "encrypted_message": "'],
+    ['over 1 MiB of UTF-8 in fewer UTF-16 units', exact.replace(TOKEN, '€'.repeat(349_526))],
     ['middle inside the data key', '{"encrypted_data_key": "", "encrypted_message": "", "encrypted_message": ""}'],
   ]
 

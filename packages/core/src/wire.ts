@@ -103,9 +103,13 @@ function utf8LengthExceeds(s: string, limit: number): boolean {
  */
 export function parseBody(body: string): ParsedBody {
   needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
-  needs(!utf8LengthExceeds(body, MAX_BODY_BYTES), 'BODY_SIZE', 'body must be at most 1,048,576 UTF-8 bytes')
+  // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
+  // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
+  needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
   return parseExactLayout(body) ?? parseAnyLayout(body)
 }
+
+const BODY_SIZE_MESSAGE = 'body must be at most 1,048,576 UTF-8 bytes'
 
 /**
  * The fields of a body in our exact layout when both decode strictly; otherwise undefined (then JSON decides).
@@ -134,6 +138,7 @@ function decodeDataKey(encoded: string): Buffer | undefined {
 
 /** @internal The general path: any JSON layout. Exported for the tests that hold both paths to the same results. */
 export function parseAnyLayout(body: string): ParsedBody {
+  needs(!utf8LengthExceeds(body, MAX_BODY_BYTES), 'BODY_SIZE', BODY_SIZE_MESSAGE)
   const depth = jsonDepth(body)
   needs(depth >= 0, 'BODY_NOT_JSON', 'body must be valid JSON')
   // The validator has seen the whole text: JSON.parse cannot fail now, and runs only on flat JSON.
