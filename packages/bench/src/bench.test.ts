@@ -26,8 +26,10 @@ describe('pnpm bench', () => {
       for (const c of json.suites[0].cases) {
         for (const spread of [c.oursOpsPerCpuSecond, c.baselineOpsPerCpuSecond, c.ratio]) {
           expect(spread.rounds).toHaveLength(3)
-          expect(spread.min).toBeLessThanOrEqual(spread.median)
-          expect(spread.median).toBeLessThanOrEqual(spread.max)
+          expect(spread.min).toBeLessThanOrEqual(spread.p25)
+          expect(spread.p25).toBeLessThanOrEqual(spread.median)
+          expect(spread.median).toBeLessThanOrEqual(spread.p75)
+          expect(spread.p75).toBeLessThanOrEqual(spread.max)
           expect(spread.min).toBeGreaterThan(0)
         }
         expect(c.meetsTarget).toBe(c.ratio.median >= c.target)
@@ -36,7 +38,7 @@ describe('pnpm bench', () => {
       const report = await readFile(written.report, 'utf8')
       expect(report).toBe(formatReport(results))
       expect(report).toMatch(
-        /\| open bytes \| 256 B \| [\d,]+ \| floor \| [\d,]+ \| \d\.\d\d× \(\d\.\d\d–\d\.\d\d\) \|/,
+        /\| open bytes \| 256 B \| [\d,]+ \| floor \| [\d,]+ \| \d\.\d\d× \(\d\.\d\d–\d\.\d\d, \d\.\d\d–\d\.\d\d\) \|/,
       )
     } finally {
       await rm(directory, { recursive: true, force: true })

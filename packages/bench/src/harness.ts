@@ -5,9 +5,9 @@ export type Operation = () => unknown
 
 /** How long and how often to measure. */
 export interface BenchSettings {
-  /** Rounds per case; each round measures both sides in interleaved slices. Median and spread are over rounds. */
+  /** Rounds per case; each round measures the baseline and ours back to back. Median and spread are over rounds. */
   readonly rounds: number
-  /** CPU time each side of a case gets per round, in ms, spread over interleaved slices. */
+  /** CPU time each side of a case gets per round, in ms. */
   readonly minCpuMs: number
   /** CPU time each side runs unmeasured before the first round, in ms. */
   readonly warmupCpuMs: number
@@ -34,6 +34,9 @@ export interface BenchCase {
 /** Summary of per-round values. */
 export interface Spread {
   readonly median: number
+  /** Lower and upper quartile: the middle half of the rounds lies between them. */
+  readonly p25: number
+  readonly p75: number
   readonly min: number
   readonly max: number
   readonly rounds: readonly number[]
@@ -58,6 +61,8 @@ function cpuMicros(): number {
   return user + system
 }
 
+const collectGarbage = (globalThis as { gc?: () => void }).gc
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
 }
@@ -75,6 +80,9 @@ interface Slice {
  */
 async function runSlice(op: Operation, minCpuMs: number): Promise<Slice> {
   const minMicros = minCpuMs * 1000
+  // With --expose-gc (pnpm bench), each slice starts from a collected heap: otherwise the GC work one
+  // side's garbage triggers (e.g. many large ArrayBuffers) is paid inside the other side's slice.
+  collectGarbage?.()
   const first = op()
   const async = isThenable(first)
   if (async) await first
@@ -99,41 +107,51 @@ export async function opsPerCpuSecond(op: Operation, minCpuMs: number): Promise<
   return ops / (cpuMicros / 1e6)
 }
 
-export function spread(values: readonly number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[middle] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-  return { median, min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN, rounds: values }
+/** Quantile of sorted values, interpolating linearly between neighbours. */
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const at = (sorted.length - 1) * q
+  const low = Math.floor(at)
+  const high = Math.ceil(at)
+  return (sorted[low] as number) + ((sorted[high] as number) - (sorted[low] as number)) * (at - low)
 }
 
-// Each round interleaves this many slices of each side, so that load from other processes,
-// frequency changes and GC phases fall on both sides alike.
-const SLICES_PER_ROUND = 8
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b)
+  return {
+    median: quantile(sorted, 0.5),
+    p25: quantile(sorted, 0.25),
+    p75: quantile(sorted, 0.75),
+    min: sorted[0] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    rounds: values,
+  }
+}
 
-/** Measures one case: a check, a warm-up, then rounds of interleaved slices (which side goes first alternates). */
+/**
+ * Measures one case: a check, a warm-up, then rounds. A round measures one
+ * slice of each side back to back (which side goes first alternates), so
+ * load from other processes, frequency changes and GC phases fall on both
+ * alike; its ratio is ours / baseline. Many short rounds and their median make
+ * the figure robust to bursts of contention on a shared machine.
+ */
 export async function measureCase(benchCase: BenchCase, settings: BenchSettings): Promise<CaseResult> {
   await benchCase.check()
   await runSlice(benchCase.baseline, settings.warmupCpuMs)
   await runSlice(benchCase.ours, settings.warmupCpuMs)
-  const sliceMs = Math.max(1, settings.minCpuMs / SLICES_PER_ROUND)
   const ours: number[] = []
   const baseline: number[] = []
   const ratios: number[] = []
   for (let round = 0; round < settings.rounds; round++) {
-    const sums = { ours: { ops: 0, cpuMicros: 0 }, baseline: { ops: 0, cpuMicros: 0 } }
-    for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
-      const order = (round + slice) % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const)
-      for (const side of order) {
-        const { ops, cpuMicros } = await runSlice(benchCase[side], sliceMs)
-        sums[side].ops += ops
-        sums[side].cpuMicros += cpuMicros
-      }
+    let b: number
+    let o: number
+    if (round % 2 === 0) {
+      b = await opsPerCpuSecond(benchCase.baseline, settings.minCpuMs)
+      o = await opsPerCpuSecond(benchCase.ours, settings.minCpuMs)
+    } else {
+      o = await opsPerCpuSecond(benchCase.ours, settings.minCpuMs)
+      b = await opsPerCpuSecond(benchCase.baseline, settings.minCpuMs)
     }
-    const o = sums.ours.ops / (sums.ours.cpuMicros / 1e6)
-    const b = sums.baseline.ops / (sums.baseline.cpuMicros / 1e6)
     ours.push(o)
     baseline.push(b)
     ratios.push(o / b)

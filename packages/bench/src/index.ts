@@ -16,8 +16,8 @@ const SIZES = [256, 4096, 65_536, 262_144]
 
 /** `full`: what `pnpm bench` runs; `quick`: a faster look (`pnpm bench --quick`), still ≥ 3 rounds. */
 export const PRESETS = {
-  full: { rounds: 5, minCpuMs: 400, warmupCpuMs: 200, sizes: SIZES },
-  quick: { rounds: 3, minCpuMs: 100, warmupCpuMs: 50, sizes: SIZES },
+  full: { rounds: 15, minCpuMs: 60, warmupCpuMs: 200, sizes: SIZES },
+  quick: { rounds: 7, minCpuMs: 20, warmupCpuMs: 50, sizes: SIZES },
 } as const satisfies Record<string, BenchSettings>
 
 export interface SuiteResult {
@@ -94,10 +94,11 @@ function formatOps(ops: number): string {
   return ops >= 100 ? Math.round(ops).toLocaleString('en-US') : ops.toFixed(1)
 }
 
-/** `0.93× (0.91–0.95)`: median ratio, then the lowest and highest round. */
+/** `0.93× (0.91–0.95, 0.85–1.02)`: median ratio, the middle half of the rounds, then the lowest and highest round. */
 export function formatRatio(result: CaseResult): string {
-  const { median, min, max } = result.ratio
-  return `${median.toFixed(2)}× (${min.toFixed(2)}–${max.toFixed(2)})`
+  const { median, p25, p75, min, max } = result.ratio
+  const f = (n: number) => n.toFixed(2)
+  return `${f(median)}× (${f(p25)}–${f(p75)}, ${f(min)}–${f(max)})`
 }
 
 /** The human report: one markdown table per suite. */
@@ -108,7 +109,11 @@ export function formatReport(results: BenchResults): string {
     '',
     `Node ${env.node}, ${env.platform}/${env.arch}, ${env.cpus} × ${env.cpu}. ` +
       `Ops per CPU-second (process.cpuUsage, all threads); ${settings.rounds} rounds of ≥ ${settings.minCpuMs} ms CPU ` +
-      'per side; ratio = ours / baseline measured back to back in each round: median (lowest–highest round).',
+      'per side; ratio = ours / baseline measured back to back in each round: ' +
+      'median (middle half of the rounds, lowest–highest round). ' +
+      (typeof (globalThis as { gc?: unknown }).gc === 'function'
+        ? 'Each slice starts from a collected heap (--expose-gc).'
+        : 'Run without --expose-gc: GC work may carry over between sides.'),
   ]
   for (const suite of results.suites) {
     lines.push(
