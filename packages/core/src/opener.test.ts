@@ -59,6 +59,22 @@ describe('cheap checks before KMS: what the token shows without the key costs no
   })
 })
 
+describe('open() fails by rejecting, never by throwing synchronously', () => {
+  it('on a bad body, a missing message and after close()', async () => {
+    const kms = fakeKms()
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    let pending: Promise<unknown> | undefined
+    expect(() => {
+      pending = opener.open({ Body: 'not json' })
+    }).not.toThrow()
+    expect(await failureOf(pending as Promise<unknown>)).toBe('BODY_NOT_JSON')
+    expect(await failureOf(opener.open(undefined as never))).toBe('BODY_SHAPE')
+    const { body } = await sealedWith((t) => t)
+    opener.close()
+    expect(await failureOf(opener.open({ Body: body }))).toBe('CLOSED')
+  })
+})
+
 describe('OpenedMessage', () => {
   it('is an instance whose toJSON, inspect and String show metadata and never the payload', async () => {
     const kms = fakeKms()

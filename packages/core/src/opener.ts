@@ -2,7 +2,7 @@ import type { KMSClient } from '@aws-sdk/client-kms'
 import type { EncryptionContext } from './context.ts'
 import { missingContextKey } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
-import { checkTokenFrame, checkTokenTime, decryptOptions, type FernetDecryptOptions } from './fernet.ts'
+import { checkTokenFrame, checkTokenTime, decryptOptions, type Fernet, type FernetDecryptOptions } from './fernet.ts'
 import { kmsClientFor } from './kms/client.ts'
 import { KmsGateway } from './kms/gateway.ts'
 import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
@@ -67,7 +67,15 @@ export class EnvelopeOpener {
     )
   }
 
-  async open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = {}): Promise<OpenedMessage<T>> {
+  open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = {}): Promise<OpenedMessage<T>> {
+    try {
+      return this.#open<T>(message, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #open<T>(message: EnvelopeMessage, options: OpenOptions): Promise<OpenedMessage<T>> {
     if (typeof message?.Body !== 'string') {
       throw new SqsEnvelopeError('BODY_SHAPE', 'the SQS message has no body')
     }
@@ -88,18 +96,18 @@ export class EnvelopeOpener {
     const ttlSeconds = this.#options.tokenTtlSeconds
     const timeCheck: FernetDecryptOptions | undefined = ttlSeconds === undefined ? undefined : { ttlSeconds }
     if (ttlSeconds !== undefined) checkTokenTime(tokenBytes, decryptOptions(timeCheck))
-    let plaintext: Buffer | undefined
-    const kmsKeyArn = await this.#cache.withKey(
-      encryptedDataKey,
-      encryptionContext,
-      (fernet, keyArn) => {
-        plaintext = fernet.decryptBytes(tokenBytes, timeCheck)
-        return keyArn
-      },
-      options.signal,
-    )
-    const opened = plaintext as Buffer
-    return new Opened(opened, decodePayload(opened, contentType) as T, contentType, kmsKeyArn, encryptionContext)
+    const use = (fernet: Fernet, kmsKeyArn: string) => {
+      const plaintext = fernet.decryptBytes(tokenBytes, timeCheck)
+      return new Opened(
+        plaintext,
+        decodePayload(plaintext, contentType) as T,
+        contentType,
+        kmsKeyArn,
+        encryptionContext,
+      )
+    }
+    const hit = this.#cache.withCachedKey(encryptedDataKey, encryptionContext, use)
+    return hit ? Promise.resolve(hit) : this.#cache.withKey(encryptedDataKey, encryptionContext, use, options.signal)
   }
 
   /** Counters of KMS calls and cache behaviour so far. */

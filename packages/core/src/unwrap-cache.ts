@@ -90,6 +90,25 @@ export class UnwrapCache {
     }
   }
 
+  /**
+   * Runs `use` with the cached Fernet for this data key, synchronously, or
+   * returns `undefined` on a miss (then call {@link withKey}).
+   */
+  withCachedKey<T>(
+    encryptedDataKey: Uint8Array,
+    context: EncryptionContext | undefined,
+    use: (fernet: Fernet, keyArn: string) => T,
+  ): T | undefined {
+    if (this.#closed) throw new SqsEnvelopeError('CLOSED', 'the opener is closed')
+    const id = cacheId(encryptedDataKey, context)
+    const cached = this.#entries.get(id)
+    if (!cached) return undefined
+    this.#entries.delete(id)
+    this.#entries.set(id, cached)
+    this.#metrics.increment('cacheHits')
+    return use(cached.fernet, cached.keyArn)
+  }
+
   /** Zero-fills and drops every cached key. Later calls throw CLOSED. */
   close(): void {
     this.#closed = true
