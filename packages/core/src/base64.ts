@@ -33,7 +33,8 @@ const STANDARD_VALUES = alphabetValues('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
  * `base64.urlsafe_b64encode` does (Node's `'base64url'` omits the padding).
  */
 export function encodeUrlsafeBase64(bytes: Uint8Array): string {
-  const encoded = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+  const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const encoded = view.toString('base64url')
   const remainder = bytes.byteLength % 3
   if (remainder === 0) return encoded
   return remainder === 1 ? `${encoded}==` : `${encoded}=`
