@@ -5,6 +5,7 @@ import { encodeUrlsafeBase64 } from './base64.ts'
 import type { SqsEnvelopeErrorCode } from './errors.ts'
 import { Fernet } from './fernet.ts'
 import { failure } from './test-support/failure.ts'
+import { seededRandom } from './test-support/seeded-random.ts'
 import {
   ATTRIBUTE_CONTENT_TYPE,
   ATTRIBUTE_CONTEXT,
@@ -369,14 +370,6 @@ function outcome(parse: (body: string) => unknown, input: string): unknown {
     return failure(() => {
       throw error
     })
-  }
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
-    return state / 2 ** 32
   }
 }
 
