@@ -4,13 +4,14 @@ import { join } from 'node:path'
 import { type BenchSettings, type CaseResult, measureCase } from './harness.ts'
 import type { Suite } from './suite.ts'
 import { cryptoSuite } from './suites/crypto.ts'
+import { hostileSuite } from './suites/hostile.ts'
 
 export type { BenchCase, BenchSettings, CaseResult, Operation, Spread } from './harness.ts'
 export { measureCase, opsPerCpuSecond, spread } from './harness.ts'
 export type { Suite } from './suite.ts'
 
 /** Every suite, by name. */
-export const SUITES: Readonly<Record<string, Suite>> = { crypto: cryptoSuite }
+export const SUITES: Readonly<Record<string, Suite>> = { crypto: cryptoSuite, hostile: hostileSuite }
 
 const SIZES = [256, 4096, 65_536, 262_144]
 
