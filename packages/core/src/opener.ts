@@ -67,6 +67,13 @@ export class EnvelopeOpener {
     )
   }
 
+  /**
+   * Opens one SQS message: body and attributes, the checks that need no key
+   * (token length, version and, with `tokenTtlSeconds`, its age), the data key
+   * from the cache or KMS, then HMAC, decryption and the payload by its content
+   * type. `T` types `value`. Never throws: every failure rejects with an
+   * {@link SqsEnvelopeError}.
+   */
   open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = {}): Promise<OpenedMessage<T>> {
     try {
       return this.#open<T>(message, options)
