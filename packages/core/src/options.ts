@@ -1,7 +1,8 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { contextProblem, type EncryptionContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
-import { type ContentType, MAX_BODY_BYTES } from './wire.ts'
+import { describeValue } from './redaction.ts'
+import { CONTENT_TYPES, type ContentType, MAX_BODY_BYTES } from './wire.ts'
 
 /**
  * Longest delay a Node.js timer can wait, in ms (2^31 - 1, about 24.8 days). A longer
@@ -90,7 +91,12 @@ export interface OpenerOptions extends KmsOptions {
   readonly allowedKmsKeyArns?: readonly string[]
   /** Pairs every message's encryption context must contain, e.g. the queue ARN. @defaultValue none */
   readonly requiredEncryptionContext?: EncryptionContext
-  /** Reject tokens older than this, in seconds. Integer ≥ 1. @defaultValue no age limit (clock skew is still checked) */
+  /**
+   * Reject tokens older than this, in seconds, and tokens more than 60 s ahead of
+   * now (clock skew), as Python's `Fernet.decrypt(token, ttl)`. Integer ≥ 1. Checked
+   * before any KMS call, and again once the HMAC verifies.
+   * @defaultValue no time check at all: neither age nor clock skew (Python's `ttl=None`)
+   */
   readonly tokenTtlSeconds?: number
   /** Most unwrapped data keys cached at once (LRU). Integer ≥ 1. @defaultValue 1000 */
   readonly dataKeyCacheMaxEntries?: number
@@ -138,18 +144,8 @@ export const DEFAULTS = {
   failedDataKeyCacheTtlMs: 60_000,
 } as const satisfies Partial<Record<keyof SealerOptions | keyof OpenerOptions, unknown>>
 
-const CONTENT_TYPES: readonly ContentType[] = ['text', 'json', 'bytes']
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value)
-  }
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
-}
-
 function invalid(name: string, expected: string, value: unknown): SqsEnvelopeError {
-  return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describe(value)}`)
+  return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describeValue(value)}`)
 }
 
 /** An integer option in [`min`, `max`], or its default when undefined. */
