@@ -1,5 +1,7 @@
 export { LocalStackError, type LocalStackErrorCode } from './errors.ts'
 export {
+  bundledLocalStackDir,
+  containerEngine,
   findLocalStackDir,
   type LocalStackCredentials,
   type LocalStackMode,
