@@ -319,6 +319,12 @@ async function ensureVenv(version, p, log) {
   log(`installing ${installSpec(version)} (takes a few minutes the first time; log: ${p.pipLog})`)
   const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input']
   if (fs.existsSync(p.constraints)) args.push('-c', p.constraints)
+  // Wheels already built (e.g. by build-image.sh): install from them alone, no index, no network.
+  const wheels = process.env.SQS_ENVELOPE_LOCALSTACK_WHEELS
+  if (wheels) {
+    log(`installing from the wheels in ${wheels} only (SQS_ENVELOPE_LOCALSTACK_WHEELS)`)
+    args.push('--no-index', '--find-links', wheels)
+  }
   args.push(installSpec(version))
   const r = await run(p.venvPython, args, { logFile: p.pipLog })
   if (r.code !== 0) {
@@ -376,8 +382,7 @@ async function acquireLock(p, deadline, log) {
     }
     if (!announced) log(`another launcher (pid ${holder}) is starting LocalStack; waiting`)
     announced = true
-    if (Date.now() > deadline)
-      throw new LauncherError(`timed out waiting for launcher pid ${holder} (${p.lockFile})`)
+    if (Date.now() > deadline) throw new LauncherError(`timed out waiting for launcher pid ${holder} (${p.lockFile})`)
     await sleep(500)
   }
 }
@@ -568,12 +573,12 @@ const USAGE = 'usage: node launcher.mjs <start|stop|status|logs> [--port N] [--j
  */
 export async function main(argv, defaults = {}) {
   const json = argv.includes('--json')
-  const valueOf = (...names) => {
+  const argValue = (...names) => {
     const i = argv.findIndex((a) => names.includes(a))
     return i >= 0 ? argv[i + 1] : undefined
   }
-  const linesArg = valueOf('-n', '--lines')
-  const portArg = valueOf('--port')
+  const linesArg = argValue('-n', '--lines')
+  const portArg = argValue('--port')
   const lines = linesArg != null ? Number(linesArg) : 100
   const valued = new Set(['-n', '--lines', '--port'])
   const positional = argv.filter((a, i) => !a.startsWith('-') && !valued.has(argv[i - 1]))

@@ -36,7 +36,12 @@ export interface WaitReadyOptions {
 export type WaitReadyResult =
   | { readonly ok: true; readonly kind: 'localstack'; readonly health: HealthProbe; readonly init: InitProbe | null }
   | { readonly ok: true; readonly kind: 'aws'; readonly health: HealthProbe; readonly init: null }
-  | { readonly ok: false; readonly reason: string; readonly health: HealthProbe | null; readonly init?: InitProbe | null }
+  | {
+      readonly ok: false
+      readonly reason: string
+      readonly health: HealthProbe | null
+      readonly init?: InitProbe | null
+    }
 
 export function probeHealth(endpoint: string, options?: { readonly timeoutMs?: number }): Promise<HealthProbe>
 export function probeInit(endpoint: string, options?: { readonly timeoutMs?: number }): Promise<InitProbe | null>

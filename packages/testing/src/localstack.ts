@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
@@ -268,7 +268,9 @@ async function startContainer(options: StartLocalStackOptions, region: string, t
     .withStartupTimeout(timeoutMs)
   const readyD = dir && join(dir, 'init', 'ready.d')
   if (readyD && existsSync(readyD)) {
-    container = container.withCopyDirectoriesToContainer([{ source: readyD, target: '/etc/localstack/init/ready.d' }])
+    // realpath: the repository's localstack/init is a symlink into this package, and the copy does not follow it
+    const source = realpathSync(readyD)
+    container = container.withCopyDirectoriesToContainer([{ source, target: '/etc/localstack/init/ready.d' }])
   }
   let running: Awaited<ReturnType<typeof container.start>>
   try {
@@ -276,7 +278,9 @@ async function startContainer(options: StartLocalStackOptions, region: string, t
   } catch (error) {
     const hint =
       `; if ${image} cannot be pulled here, build it offline: bash ${join(dir ?? bundledLocalStackDir, 'build-image.sh')}` +
-      (process.env.TESTCONTAINERS_RYUK_DISABLED ? '' : '; without a registry, also set TESTCONTAINERS_RYUK_DISABLED=true')
+      (process.env.TESTCONTAINERS_RYUK_DISABLED
+        ? ''
+        : '; without a registry, also set TESTCONTAINERS_RYUK_DISABLED=true')
     return fail(`the LocalStack container (${image}) did not start: ${(error as Error).message}${hint}`, error)
   }
   const endpoint = `http://${host}:${running.getPort()}`
@@ -317,7 +321,7 @@ async function startHost(options: StartLocalStackOptions, region: string, timeou
     throw new LocalStackError(
       'LOCALSTACK_UNAVAILABLE',
       `no LocalStack launcher in ${dir ?? options.localstackDir}: set LOCALSTACK_ENDPOINT to a running one, ` +
-        'start a Docker engine (container mode), or use the host-mode launcher shipped in @sqs-envelope/testing ' +
+        'start a container engine such as Docker (container mode), or use the host-mode launcher shipped in @sqs-envelope/testing ' +
         '(it needs python3.13 with venv and pip)',
     )
   }
