@@ -40,8 +40,11 @@ describe('LocalStack SQS', () => {
     ctx.skip(!target.isLocalStack, `LocalStack-only: ${target.endpoint} is another AWS-compatible endpoint`)
     const queue = await createTestQueue(sqs)
     // The SDK sends SQS calls to the queue URL's host: it must be this LocalStack, not another on 4566.
-    expect(new URL(queue.queueUrl).port).toBe(new URL(target.endpoint).port)
-    expect(queue.queueUrl).toMatch(/^http:\/\/(127\.0\.0\.1|localhost):\d+\/queue\//)
+    const url = new URL(queue.queueUrl)
+    const endpoint = new URL(target.endpoint)
+    expect(url.port).toBe(endpoint.port)
+    expect([endpoint.hostname, '127.0.0.1', 'localhost']).toContain(url.hostname)
+    expect(url.pathname).toMatch(/^\/queue\//)
     expect(queue.queueUrl).not.toContain('localhost.localstack.cloud')
     await queue.delete()
   })
