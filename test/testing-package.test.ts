@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
-import { createServer as createTcpServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,13 +15,18 @@ import {
   createTestKey,
   createTestQueue,
   findLocalStackDir,
+  freePort,
   LocalStackError,
+  type LocalStackErrorCode,
+  type LocalStackTarget,
   localStackVersion,
+  type StartedLocalStack,
+  type StartLocalStackOptions,
   startLocalStack,
   uniqueName,
 } from '@sqs-envelope/testing'
 import { probeHealth } from '@sqs-envelope/testing/readiness'
-import { afterAll, describe, expect, it, type TestContext } from 'vitest'
+import { afterAll, describe, expect, expectTypeOf, it, type TestContext } from 'vitest'
 import { localstack } from './support.ts'
 
 const run = promisify(execFile)
@@ -73,17 +77,6 @@ async function hidingProxy(options: { failAws?: boolean } = {}): Promise<{ url: 
   const address = server.address()
   if (typeof address !== 'object' || !address) throw new Error('proxy has no address')
   return { url: `http://127.0.0.1:${address.port}`, server }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createTcpServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 describe('@sqs-envelope/testing: where LocalStack comes from', () => {
@@ -262,6 +255,19 @@ describe('@sqs-envelope/testing: container mode', () => {
 })
 
 describe('@sqs-envelope/testing: helpers', () => {
+  it('public types: modes, error codes, and a started LocalStack is a client target', () => {
+    expectTypeOf<StartedLocalStack['mode']>().toEqualTypeOf<'endpoint' | 'container' | 'host'>()
+    expectTypeOf<NonNullable<StartLocalStackOptions['mode']>>().toEqualTypeOf<
+      'auto' | 'endpoint' | 'container' | 'host'
+    >()
+    expectTypeOf<StartedLocalStack>().toExtend<LocalStackTarget>()
+    expectTypeOf<StartedLocalStack>().toExtend<AsyncDisposable>()
+    expectTypeOf(startLocalStack).returns.resolves.toEqualTypeOf<StartedLocalStack>()
+    expectTypeOf<LocalStackError['code']>().toEqualTypeOf<LocalStackErrorCode>()
+    expectTypeOf<'LOCALSTACK_CONTAINER_FAILED'>().toExtend<LocalStackErrorCode>()
+    expect(new LocalStackError('LOCALSTACK_BAD_OPTION', 'x')).toMatchObject({ name: 'LocalStackError' })
+  })
+
   it('names are unique and within the SQS limit', () => {
     const names = new Set(Array.from({ length: 1000 }, () => uniqueName('a-rather-long-prefix-for-a-queue-name')))
     expect(names.size).toBe(1000)

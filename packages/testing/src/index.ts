@@ -3,6 +3,7 @@ export {
   bundledLocalStackDir,
   containerEngine,
   findLocalStackDir,
+  freePort,
   type LocalStackCredentials,
   type LocalStackMode,
   localStackVersion,

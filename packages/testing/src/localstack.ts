@@ -296,8 +296,8 @@ async function startContainer(options: StartLocalStackOptions, region: string, t
   })
 }
 
-/** A TCP port free on this machine right now. */
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (for a host-mode `port`, or a container's host port). */
+export function freePort(): Promise<number> {
   return new Promise((done, reject) => {
     const server = createServer()
     server.once('error', reject)
