@@ -360,29 +360,29 @@ function syncInitHooks(p) {
 
 // ---------------------------------------------------------------- start lock
 
-async function acquireLock(p, deadline, log) {
-  fs.mkdirSync(p.state, { recursive: true })
+async function acquireLock(lockFile, deadline, log, what = 'is starting LocalStack') {
+  fs.mkdirSync(path.dirname(lockFile), { recursive: true })
   let announced = false
   for (;;) {
     try {
-      fs.writeFileSync(p.lockFile, String(process.pid), { flag: 'wx' })
-      return () => fs.rmSync(p.lockFile, { force: true })
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' })
+      return () => fs.rmSync(lockFile, { force: true })
     } catch (e) {
       if (e.code !== 'EEXIST') throw e
     }
     let holder = 0
     try {
-      holder = Number(fs.readFileSync(p.lockFile, 'utf8').trim() || 0)
+      holder = Number(fs.readFileSync(lockFile, 'utf8').trim() || 0)
     } catch {
       continue // released meanwhile
     }
     if (!holder || !isAlive(holder)) {
-      fs.rmSync(p.lockFile, { force: true })
+      fs.rmSync(lockFile, { force: true })
       continue
     }
-    if (!announced) log(`another launcher (pid ${holder}) is starting LocalStack; waiting`)
+    if (!announced) log(`another launcher (pid ${holder}) ${what}; waiting`)
     announced = true
-    if (Date.now() > deadline) throw new LauncherError(`timed out waiting for launcher pid ${holder} (${p.lockFile})`)
+    if (Date.now() > deadline) throw new LauncherError(`timed out waiting for launcher pid ${holder} (${lockFile})`)
     await sleep(500)
   }
 }
@@ -434,7 +434,7 @@ export async function start(opts = {}) {
 
   const version = localstackVersion()
   // the lock holder may be doing the first-time pip install (minutes), so wait longer for it
-  const release = await acquireLock(p, deadline() + 15 * 60 * 1000, log)
+  const release = await acquireLock(p.lockFile, deadline() + 15 * 60 * 1000, log)
   let child = null
   const cleanupOnSignal = async () => {
     if (child?.pid) await killGroup(child.pid, { timeoutMs: 5000 })
@@ -456,7 +456,13 @@ export async function start(opts = {}) {
     }
     fs.rmSync(p.pidFile, { force: true })
 
-    await ensureVenv(version, p, log)
+    // LocalStacks on other ports (other state folders) may share this virtualenv: one installer at a time
+    const releaseVenv = await acquireLock(`${p.venv}.install.lock`, deadline() + 15 * 60 * 1000, log, 'is installing')
+    try {
+      await ensureVenv(version, p, log)
+    } finally {
+      releaseVenv()
+    }
     const initRoot = syncInitHooks(p)
 
     const env = {
