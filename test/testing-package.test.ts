@@ -124,6 +124,21 @@ describe('@sqs-envelope/testing: where LocalStack comes from', () => {
       else process.env.SQS_ENVELOPE_LOCALSTACK_MODE = saved
     }
   })
+
+  it('options out of range are LOCALSTACK_BAD_OPTION, naming the option, the expectation and the value', async () => {
+    await expect(startLocalStack({ mode: 'host', port: 70000 })).rejects.toMatchObject({
+      code: 'LOCALSTACK_BAD_OPTION',
+      message: 'port must be an integer from 1 to 65535; received 70000',
+    })
+    await expect(startLocalStack({ mode: 'host', startupTimeoutMs: -1 })).rejects.toMatchObject({
+      code: 'LOCALSTACK_BAD_OPTION',
+      message: expect.stringContaining('startupTimeoutMs must be a positive integer'),
+    })
+    await expect(startLocalStack({ mode: 'endpoint', endpoint: '127.0.0.1:4566' })).rejects.toMatchObject({
+      code: 'LOCALSTACK_BAD_OPTION',
+      message: expect.stringContaining('received "127.0.0.1:4566"'),
+    })
+  })
 })
 
 describe('@sqs-envelope/testing: endpoint mode', () => {

@@ -8,7 +8,7 @@ export type LocalStackErrorCode =
   | 'LOCALSTACK_NOT_FOUND'
   /** Container mode could not be used: testcontainers missing, image absent and not pullable, container failed or never became ready. */
   | 'LOCALSTACK_CONTAINER_FAILED'
-  /** `mode` or `SQS_ENVELOPE_LOCALSTACK_MODE` is not one of auto, endpoint, container, host. */
+  /** An option out of range: `mode` / `SQS_ENVELOPE_LOCALSTACK_MODE`, `port`, `startupTimeoutMs`, `endpoint`. */
   | 'LOCALSTACK_BAD_OPTION'
 
 export class LocalStackError extends Error {

@@ -111,6 +111,14 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1'
   const endpoint = options.endpoint ?? process.env.LOCALSTACK_ENDPOINT
   const timeoutMs = options.startupTimeoutMs ?? 240_000
+  const badOption = (name: string, expected: string, value: unknown) =>
+    new LocalStackError('LOCALSTACK_BAD_OPTION', `${name} must be ${expected}; received ${JSON.stringify(value)}`)
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw badOption('startupTimeoutMs', 'a positive integer (milliseconds)', options.startupTimeoutMs)
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 1 && options.port <= 65535))
+    throw badOption('port', 'an integer from 1 to 65535', options.port)
+  if (endpoint !== undefined && !URL.canParse(endpoint))
+    throw badOption('endpoint (or LOCALSTACK_ENDPOINT)', 'an absolute URL such as http://127.0.0.1:4566', endpoint)
   const log = options.log ?? defaultLog
 
   if (mode === 'endpoint' || (mode === 'auto' && endpoint)) {
