@@ -213,28 +213,50 @@ interface EngineProbe {
   readonly where: string
 }
 
-/** GET /_ping on the Docker API (DOCKER_HOST, else the default socket), without loading testcontainers. */
-export async function containerEngine(timeoutMs = 3000): Promise<EngineProbe> {
+type DockerApi = { socketPath: string } | { host: string; port: number }
+
+/** Where the Docker API is: DOCKER_HOST (unix:// or tcp://), else the default socket. */
+function dockerApi(): { target?: DockerApi; where: string } {
   const dockerHost = process.env.DOCKER_HOST
-  let target: { socketPath: string } | { host: string; port: number }
-  if (!dockerHost) target = { socketPath: '/var/run/docker.sock' }
-  else if (dockerHost.startsWith('unix://')) target = { socketPath: dockerHost.slice('unix://'.length) }
-  else if (dockerHost.startsWith('tcp://')) {
+  if (!dockerHost) return { target: { socketPath: '/var/run/docker.sock' }, where: '/var/run/docker.sock' }
+  if (dockerHost.startsWith('unix://')) {
+    const socketPath = dockerHost.slice('unix://'.length)
+    return { target: { socketPath }, where: socketPath }
+  }
+  if (dockerHost.startsWith('tcp://')) {
     const url = new URL(dockerHost.replace(/^tcp:/, 'http:'))
-    target = { host: url.hostname, port: Number(url.port || 2375) }
-  } else return { answers: false, where: `DOCKER_HOST=${dockerHost} (not probed)` }
-  const where = 'socketPath' in target ? target.socketPath : `${target.host}:${target.port}`
-  if ('socketPath' in target && !existsSync(target.socketPath)) return { answers: false, where }
-  const answers = await new Promise<boolean>((done) => {
-    const req = request({ ...target, path: '/_ping', method: 'GET', timeout: timeoutMs }, (res) => {
+    return { target: { host: url.hostname, port: Number(url.port || 2375) }, where: dockerHost }
+  }
+  return { where: `DOCKER_HOST=${dockerHost} (not probed)` }
+}
+
+/** The HTTP status of one GET on the Docker API, or 0 when nothing answers. */
+function dockerGet(target: DockerApi, path: string, timeoutMs: number): Promise<number> {
+  if ('socketPath' in target && !existsSync(target.socketPath)) return Promise.resolve(0)
+  return new Promise((done) => {
+    const req = request({ ...target, path, method: 'GET', timeout: timeoutMs }, (res) => {
       res.resume()
-      done(res.statusCode === 200)
+      done(res.statusCode ?? 0)
     })
     req.on('timeout', () => req.destroy())
-    req.on('error', () => done(false))
+    req.on('error', () => done(0))
     req.end()
   })
-  return { answers, where }
+}
+
+/** GET /_ping on the Docker API (DOCKER_HOST, else the default socket), without loading testcontainers. */
+export async function containerEngine(timeoutMs = 3000): Promise<EngineProbe> {
+  const { target, where } = dockerApi()
+  if (!target) return { answers: false, where }
+  return { answers: (await dockerGet(target, '/_ping', timeoutMs)) === 200, where }
+}
+
+/** Whether the engine has the image locally (undefined when that cannot be asked). */
+async function imagePresent(image: string): Promise<boolean | undefined> {
+  const { target } = dockerApi()
+  if (!target) return undefined
+  const status = await dockerGet(target, `/images/${encodeURIComponent(image)}/json`, 3000)
+  return status === 200 ? true : status === 404 ? false : undefined
 }
 
 async function startContainer(options: StartLocalStackOptions, region: string, timeoutMs: number) {
@@ -284,12 +306,17 @@ async function startContainer(options: StartLocalStackOptions, region: string, t
   try {
     running = await container.start()
   } catch (error) {
-    const hint =
-      `; if ${image} cannot be pulled here, build it offline: bash ${join(dir ?? bundledLocalStackDir, 'build-image.sh')}` +
-      (process.env.TESTCONTAINERS_RYUK_DISABLED
-        ? ''
-        : '; without a registry, also set TESTCONTAINERS_RYUK_DISABLED=true')
-    return fail(`the LocalStack container (${image}) did not start: ${(error as Error).message}${hint}`, error)
+    // Say which image is missing: the LocalStack one, or testcontainers' reaper (ryuk).
+    const present = await imagePresent(image)
+    const hints: string[] = []
+    if (present === false)
+      hints.push(`${image} is not present and could not be pulled: build it offline with bash ${buildImageScript(dir)}`)
+    if (process.env.TESTCONTAINERS_RYUK_DISABLED !== 'true')
+      hints.push(
+        `${present ? `${image} is present, so this is likely` : 'this may also be'} the reaper image testcontainers pulls: without a registry, set TESTCONTAINERS_RYUK_DISABLED=true`,
+      )
+    const hint = hints.length > 0 ? ` (${hints.join('; ')})` : ''
+    return fail(`the LocalStack container (${image}) did not start: ${(error as Error).message.trim()}${hint}`, error)
   }
   const endpoint = `http://${host}:${running.getPort()}`
   // The container logs "Ready." before the ready.d hooks have run; wait for them too.
@@ -302,6 +329,11 @@ async function startContainer(options: StartLocalStackOptions, region: string, t
   return started({ endpoint, region, mode: 'container', isLocalStack: true }, async () => {
     await running.stop()
   })
+}
+
+function buildImageScript(dir: string | undefined): string {
+  const script = join(dir ?? bundledLocalStackDir, 'build-image.sh')
+  return existsSync(script) ? script : join(bundledLocalStackDir, 'build-image.sh')
 }
 
 /** A TCP port free on 127.0.0.1 right now (for a host-mode `port`, or a container's host port). */
