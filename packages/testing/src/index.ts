@@ -1,6 +1,9 @@
 export { LocalStackError, type LocalStackErrorCode } from './errors.ts'
 export {
+  bundledLocalStackDir,
+  containerEngine,
   findLocalStackDir,
+  freePort,
   type LocalStackCredentials,
   type LocalStackMode,
   localStackVersion,
