@@ -23,8 +23,10 @@ if (checkout && process.features.typescript && typeof module.registerHooks === '
   await import(pathToFileURL(build).href)
 } else {
   process.stderr.write(
-    `sqs-envelope: ${build} is missing. Build it first: run \`pnpm run build\` at the repository root ` +
-      '(or use Node.js ≥ 22.18, which runs the sources directly).\n',
+    checkout
+      ? `sqs-envelope: this Node.js (${process.version}) cannot run TypeScript sources and ${build} is missing: ` +
+          'run `pnpm run build` at the repository root, or use Node.js ≥ 22.18.\n'
+      : `sqs-envelope: ${build} is missing from the installed package: reinstall @sqs-envelope/cli.\n`,
   )
   process.exitCode = 1
 }
