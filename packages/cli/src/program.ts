@@ -152,7 +152,7 @@ ${EXIT_CODES_HELP}
       )
       .option('--pollers <n>', 'receive loops per queue (default 4)', positiveInteger('--pollers', 64))
       .option('--batch-size <n>', 'messages per receive (default 10)', positiveInteger('--batch-size', 10))
-      .option('--kms-concurrency <n>', 'KMS calls in flight at most (default 16)', positiveInteger('--kms-concurrency'))
+      .option('--kms-concurrency <n>', 'KMS calls in flight at most (default 10)', positiveInteger('--kms-concurrency'))
       .option('--wait-seconds <s>', 'long-poll wait, 1-20 (default 20)', positiveInteger('--wait-seconds', 20))
       .option(
         '--visibility-timeout <s>',
