@@ -224,6 +224,25 @@ describe('sqs-envelope CLI against LocalStack', () => {
     expect(help.stdout).toContain('3  at least one message could not be opened')
   }, 60_000)
 
+  it('run: a handler file without a default export, or missing, is a usage error (exit 2) naming it', async () => {
+    const handler = join(dir, 'no-default.ts')
+    writeFileSync(handler, 'export const handle = async (job: string): Promise<void> => {}\n')
+    const result = await runCli(target, ['run', '--queue-url', 'http://127.0.0.1:1/q', '--handler', handler])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe(
+      `sqs-envelope: --handler ${handler} must have a default export: an async function (job, context) => void; got undefined\n`,
+    )
+    const missing = await runCli(target, [
+      'run',
+      '--queue-url',
+      'http://127.0.0.1:1/q',
+      '--handler',
+      join(dir, 'nope.mjs'),
+    ])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('no such file')
+  }, 60_000)
+
   it('run with a handler file: SIGTERM while jobs are in flight drains them and exits 0; no job lost', async () => {
     const key = await createTestKey(kms)
     const queue = await createTestQueue(sqs, { prefix: 'cli-run', visibilityTimeoutSeconds: 30 })

@@ -1,7 +1,15 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { ContentType } from '@sqs-envelope/core'
-import { type Job, type MessageAttributeValue, Producer, type SendResult } from '@sqs-envelope/producer'
+import {
+  type Job,
+  type MessageAttributeValue,
+  PRODUCER_BATCH_CHANNEL,
+  Producer,
+  type ProducerBatchEvent,
+  type SendResult,
+} from '@sqs-envelope/producer'
 import { SingleBar } from 'cli-progress'
 import { type AwsOptions, CommandFailure, clientConfig, describeError, EXIT, writeLine } from './common.ts'
 
@@ -136,6 +144,15 @@ export async function sendLines(path: string, options: SendCommandOptions): Prom
     if (bar) bar.start(total, sent + failed, { failed })
   }
   const producer = createProducer(options)
+  // The bar moves with every SendMessageBatch the producer completes, not only at the end of a chunk.
+  let inChunk = 0
+  const onBatch = (event: unknown) => {
+    const batch = event as ProducerBatchEvent
+    if (batch.queueUrl !== options.queueUrl) return
+    inChunk += batch.succeeded
+    bar?.update(sent + failed + inChunk, { failed })
+  }
+  if (bar) subscribe(PRODUCER_BATCH_CHANNEL, onBatch)
   try {
     const input = fromStdin ? process.stdin : createReadStream(path)
     const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
@@ -145,6 +162,7 @@ export async function sendLines(path: string, options: SendCommandOptions): Prom
     const flush = async () => {
       if (chunk.length === 0) return
       const results: SendResult[] = await producer.send(chunk)
+      inChunk = 0
       for (const result of results) {
         if (result.ok) sent++
         else report(chunkLines[result.index] ?? 0, describeError(result.error))
@@ -166,6 +184,7 @@ export async function sendLines(path: string, options: SendCommandOptions): Prom
     }
     await flush()
   } finally {
+    if (bar) unsubscribe(PRODUCER_BATCH_CHANNEL, onBatch)
     bar?.stop()
     await producer.close()
   }
