@@ -124,7 +124,12 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
 
-/** The write of a line to stdout that waits when the pipe is full, so large outputs are not buffered whole. */
-export async function writeLine(line: string): Promise<void> {
-  if (!process.stdout.write(`${line}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve))
+/**
+ * Writes a line to stdout and resolves once it is handed to the system, rejecting when stdout is
+ * closed (a reader such as `head` went away): `receive` deletes a message only after its line is out.
+ */
+export function writeLine(line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(`${line}\n`, (error) => (error ? reject(error) : resolve()))
+  })
 }

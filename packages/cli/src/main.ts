@@ -3,6 +3,9 @@ import { CommanderError } from 'commander'
 import { CommandFailure, describeError, EXIT } from './common.ts'
 import { createProgram, type Outcome } from './program.ts'
 
+// A closed stdout (EPIPE) reaches the writes that failed (see writeLine); it must not crash the process.
+process.stdout.on('error', () => {})
+
 const outcome: Outcome = { exitCode: EXIT.ok }
 try {
   await createProgram(outcome).parseAsync(process.argv)

@@ -99,8 +99,9 @@ export async function receive(options: ReceiveCommandOptions): Promise<number> {
   let printed = 0
   let unopenable = 0
   let failures = 0
+  let outputClosed: unknown
   try {
-    while (printed + unopenable < options.max) {
+    while (printed + unopenable < options.max && outputClosed === undefined) {
       let messages: Message[]
       try {
         ;({ Messages: messages = [] } = await sqs.send(
@@ -137,11 +138,18 @@ export async function receive(options: ReceiveCommandOptions): Promise<number> {
         const { message } = outcome
         if (outcome.error === undefined) {
           const value = printable(outcome.opened, options.json)
-          await writeLine(
-            options.json
-              ? JSON.stringify({ messageId: message.MessageId, body: value, attributes: userAttributes(message) })
-              : String(value),
-          )
+          try {
+            await writeLine(
+              options.json
+                ? JSON.stringify({ messageId: message.MessageId, body: value, attributes: userAttributes(message) })
+                : String(value),
+            )
+          } catch (error) {
+            // Nobody reads the output any more: what was not printed is not deleted.
+            outputClosed = error
+            release.push(message)
+            continue
+          }
           printed++
           handled.push(message)
           continue
@@ -194,6 +202,11 @@ export async function receive(options: ReceiveCommandOptions): Promise<number> {
     })
     opener.close()
     sqs.destroy()
+  }
+  if (outputClosed !== undefined) {
+    throw new CommandFailure(
+      `stdout closed (${describeError(outputClosed)}): messages not printed were left in the queue`,
+    )
   }
   if (unopenable > 0) return EXIT.unopenable
   return failures > 0 ? EXIT.failed : EXIT.ok
