@@ -212,6 +212,41 @@ describe('sqs-envelope CLI against LocalStack', () => {
     await queue.delete()
   }, 60_000)
 
+  it('doctor with an endpoint nothing listens on: ✗ cannot reach SQS, with what to check; exit 1', async () => {
+    const result = await runCli(target, [
+      'doctor',
+      '--endpoint-url',
+      'http://127.0.0.1:9',
+      '--queue-url',
+      'http://127.0.0.1:9/q',
+    ])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('✗ cannot reach SQS at http://127.0.0.1:9')
+    expect(result.stdout).toContain('    → check --endpoint-url (or AWS_ENDPOINT_URL)')
+    expect(result.stdout).toContain('– queue (SQS not reachable)')
+  }, 60_000)
+
+  it('send --lines - reads stdin; json lines are checked, a line that is not JSON fails alone', async () => {
+    const key = await createTestKey(kms)
+    const queue = await createTestQueue(sqs, { prefix: 'cli-stdin' })
+    const sent = await runCli(
+      target,
+      ['send', '--queue-url', queue.queueUrl, '--key-id', key.keyId, '--lines', '-', '--content-type', 'json'],
+      '{"n":1}\nnot json\n\n{"n":2}\n',
+    )
+    expect(sent.code).toBe(1)
+    expect(sent.stderr).toMatch(/^line 2: PAYLOAD_UNSEALABLE: not JSON/)
+    expect(sent.stdout).toMatch(/^sent 2, failed 1, /)
+    const received = await runCli(target, ['receive', '--queue-url', queue.queueUrl, '--json'])
+    expect(received.code).toBe(0)
+    const bodies = received.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { body: { n: number } }).body.n)
+    expect(bodies.sort()).toEqual([1, 2])
+    await queue.delete()
+  }, 60_000)
+
   it('usage errors exit 2; --help documents the exit codes', async () => {
     const missingOption = await runCli(target, ['receive'])
     expect(missingOption.code).toBe(2)

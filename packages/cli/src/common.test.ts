@@ -1,11 +1,12 @@
 import { SqsEnvelopeError } from '@sqs-envelope/core'
 import { InvalidArgumentError } from 'commander'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import {
   clientConfig,
   collect,
   describeError,
   durationMs,
+  EXIT,
   keyValue,
   nonNegativeInteger,
   positiveInteger,
@@ -73,5 +74,12 @@ describe('describeError', () => {
     const aws = Object.assign(new Error('The specified queue does not exist.'), { name: 'QueueDoesNotExist' })
     expect(describeError(aws)).toBe('QueueDoesNotExist: The specified queue does not exist.')
     expect(describeError('plain')).toBe('plain')
+  })
+})
+
+describe('exit codes', () => {
+  it('are literal constants', () => {
+    expectTypeOf(EXIT.unopenable).toEqualTypeOf<3>()
+    expect(EXIT).toEqual({ ok: 0, failed: 1, usage: 2, unopenable: 3 })
   })
 })
