@@ -1,16 +1,7 @@
 import { SqsEnvelopeError } from '@sqs-envelope/core'
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import {
-  clientConfig,
-  collect,
-  describeError,
-  durationMs,
-  EXIT,
-  keyValue,
-  nonNegativeInteger,
-  positiveInteger,
-} from './common.ts'
+import { clientConfig, collect, describeError, durationMs, EXIT, integerIn, keyValue } from './common.ts'
 
 describe('option parsers', () => {
   it('durationMs reads ms, s, m and bare seconds', () => {
@@ -32,11 +23,11 @@ describe('option parsers', () => {
   })
 
   it('integer parsers name the option, the range and the value', () => {
-    expect(positiveInteger('--max')('3')).toBe(3)
-    expect(() => positiveInteger('--max')('0')).toThrow('--max must be an integer from 1 to')
-    expect(() => positiveInteger('--pollers', 64)('65')).toThrow('--pollers must be an integer from 1 to 64; got "65".')
-    expect(nonNegativeInteger('--wait-seconds', 20)('0')).toBe(0)
-    expect(() => nonNegativeInteger('--wait-seconds', 20)('2.5')).toThrow(InvalidArgumentError)
+    expect(integerIn('--max', 1)('3')).toBe(3)
+    expect(() => integerIn('--max', 1)('0')).toThrow('--max must be an integer from 1 to')
+    expect(() => integerIn('--pollers', 1, 64)('65')).toThrow('--pollers must be an integer from 1 to 64; got "65".')
+    expect(integerIn('--wait-seconds', 0, 20)('0')).toBe(0)
+    expect(() => integerIn('--wait-seconds', 0, 20)('2.5')).toThrow(InvalidArgumentError)
   })
 
   it('collect appends', () => {

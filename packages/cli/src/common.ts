@@ -76,21 +76,12 @@ export function describeError(error: unknown): string {
   return String(error)
 }
 
-export function positiveInteger(name: string, max = Number.MAX_SAFE_INTEGER) {
+/** Parses an integer option within `min`–`max`; the message names the option, the range and the value. */
+export function integerIn(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value)
-    if (!Number.isInteger(n) || n < 1 || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}; got ${JSON.stringify(value)}.`)
-    }
-    return n
-  }
-}
-
-export function nonNegativeInteger(name: string, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value)
-    if (!Number.isInteger(n) || n < 0 || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}; got ${JSON.stringify(value)}.`)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}.`)
     }
     return n
   }

@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { CONTENT_TYPES, type ContentType } from '@sqs-envelope/core/wire'
 import { Command, Option } from 'commander'
-import {
-  collect,
-  durationMs,
-  EXIT,
-  EXIT_CODES_HELP,
-  keyValue,
-  nonNegativeInteger,
-  positiveInteger,
-  withAws,
-} from './common.ts'
+import { collect, durationMs, EXIT, EXIT_CODES_HELP, integerIn, keyValue, withAws } from './common.ts'
 import { type DoctorCommandOptions, doctor } from './doctor.ts'
 import { type ReceiveCommandOptions, receive } from './receive.ts'
 import { type RunCommandOptions, run } from './run.ts'
@@ -72,11 +63,7 @@ ${EXIT_CODES_HELP}
       .option('--group-id <id>', 'MessageGroupId (FIFO queues)')
       .option('--deduplication-id <id>', 'MessageDeduplicationId (FIFO); with --lines, ID-<line number>')
       .option('--deduplication-secret <secret>', 'HMAC secret for content-based deduplication of encrypted jobs (FIFO)')
-      .option(
-        '--delay-seconds <s>',
-        'DelaySeconds, 0-900 (standard queues)',
-        nonNegativeInteger('--delay-seconds', 900),
-      )
+      .option('--delay-seconds <s>', 'DelaySeconds, 0-900 (standard queues)', integerIn('--delay-seconds', 0, 900))
       .option('--no-reuse', 'one data key per message (one GenerateDataKey each), as the original recipe does')
       .addHelpText(
         'after',
@@ -110,12 +97,12 @@ ${EXIT_CODES_HELP} (with --lines: some line was not sent)`,
           '(left in place when there is neither, when the cause may pass, or when KMS refuses several in a row).',
       )
       .requiredOption('--queue-url <url>', 'the queue')
-      .option('--max <n>', 'at most this many messages', positiveInteger('--max'), 10)
-      .option('--wait-seconds <s>', 'long-poll wait of each receive, 0-20', nonNegativeInteger('--wait-seconds', 20), 2)
+      .option('--max <n>', 'at most this many messages', integerIn('--max', 1), 10)
+      .option('--wait-seconds <s>', 'long-poll wait of each receive, 0-20', integerIn('--wait-seconds', 0, 20), 2)
       .option(
         '--visibility-timeout <s>',
         "visibility timeout of received messages (default: the queue's)",
-        nonNegativeInteger('--visibility-timeout', 43_200),
+        integerIn('--visibility-timeout', 0, 43_200),
       )
       .option('--keep', 'do not delete what was printed', false)
       .option('--json', 'one JSON object per line: {"messageId","body","attributes"}', false)
@@ -150,19 +137,19 @@ ${EXIT_CODES_HELP}
         '--handler <file>',
         'module whose default export handles one job (.js, .mjs; .ts on Node ≥ 22.18)',
       )
-      .option('--pollers <n>', 'receive loops per queue (default 4)', positiveInteger('--pollers', 64))
-      .option('--batch-size <n>', 'messages per receive (default 10)', positiveInteger('--batch-size', 10))
-      .option('--kms-concurrency <n>', 'KMS calls in flight at most (default 10)', positiveInteger('--kms-concurrency'))
-      .option('--wait-seconds <s>', 'long-poll wait, 1-20 (default 20)', positiveInteger('--wait-seconds', 20))
+      .option('--pollers <n>', 'receive loops per queue (default 4)', integerIn('--pollers', 1, 64))
+      .option('--batch-size <n>', 'messages per receive (default 10)', integerIn('--batch-size', 1, 10))
+      .option('--kms-concurrency <n>', 'KMS calls in flight at most (default 10)', integerIn('--kms-concurrency', 1))
+      .option('--wait-seconds <s>', 'long-poll wait, 1-20 (default 20)', integerIn('--wait-seconds', 1, 20))
       .option(
         '--visibility-timeout <s>',
         "visibility timeout of received jobs (default: the queue's)",
-        positiveInteger('--visibility-timeout', 43_200),
+        integerIn('--visibility-timeout', 1, 43_200),
       )
       .option(
         '--heartbeat-interval <s>',
         'renew the visibility of running jobs this often',
-        positiveInteger('--heartbeat-interval', 43_199),
+        integerIn('--heartbeat-interval', 1, 43_199),
       )
       .option(
         '--handler-timeout <duration>',
