@@ -87,7 +87,7 @@ describe('sqs-envelope CLI against LocalStack', () => {
     await queue.delete()
   }, 60_000)
 
-  it('a missing queue: send and receive exit 1 and say why', async () => {
+  it('a missing queue: send, receive and run exit 1 and say why', async () => {
     const key = await createTestKey(kms)
     const missing = `${target.endpoint}/000000000000/cli-no-such-queue-${Date.now()}`
     const sent = await runCli(target, ['send', '--queue-url', missing, '--key-id', key.keyId, 'hello'])
@@ -96,6 +96,11 @@ describe('sqs-envelope CLI against LocalStack', () => {
     const received = await runCli(target, ['receive', '--queue-url', missing])
     expect(received.code).toBe(1)
     expect(received.stderr).toMatch(/cannot receive from .*QueueDoesNotExist/)
+    const handler = join(dir, 'never-called.mjs')
+    writeFileSync(handler, 'export default async () => {}\n')
+    const ran = await runCli(target, ['run', '--queue-url', missing, '--handler', handler])
+    expect(ran.code).toBe(1)
+    expect(ran.stderr).toMatch(/^sqs-envelope: cannot read queue .*QueueDoesNotExist/)
   }, 60_000)
 
   it('a wrong key: send to a key that does not exist exits 1 with KMS_KEY_NOT_FOUND; nothing is sent', async () => {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { type ConsumerMetrics, EnvelopeConsumer, type MessageHandler } from '@sqs-envelope/consumer'
-import { type AwsOptions, CommandFailure, clientConfig, describeError, EXIT } from './common.ts'
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
+import { CONSUMER_DEFAULTS, type ConsumerMetrics, EnvelopeConsumer, type MessageHandler } from '@sqs-envelope/consumer'
+import { type AwsOptions, CommandFailure, clientConfig, describeError, EXIT, sqsClient } from './common.ts'
 
 export interface RunCommandOptions extends AwsOptions {
   readonly queueUrl: string[]
@@ -42,6 +43,24 @@ export async function loadHandler(file: string): Promise<MessageHandler> {
   return module.default as MessageHandler
 }
 
+/** Fails fast, before any poller starts, on a queue that does not exist or cannot be read. */
+async function checkQueues(options: RunCommandOptions): Promise<void> {
+  const sqs = sqsClient(options)
+  try {
+    for (const queueUrl of options.queueUrl) {
+      await sqs
+        .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
+        .catch((error: unknown) => {
+          throw new CommandFailure(`cannot read queue ${queueUrl}: ${describeError(error)}`, EXIT.failed, {
+            cause: error,
+          })
+        })
+    }
+  } finally {
+    sqs.destroy()
+  }
+}
+
 /** One status line: rates since the last line, totals since the start. No payload, no key. */
 export function statusLine(now: ConsumerMetrics, before: ConsumerMetrics | undefined, seconds: number): string {
   const rate = (now.processed - (before?.processed ?? 0)) / Math.max(seconds, 0.001)
@@ -62,6 +81,7 @@ export function statusLine(now: ConsumerMetrics, before: ConsumerMetrics | undef
  */
 export async function run(options: RunCommandOptions): Promise<number> {
   const handleMessage = await loadHandler(options.handler)
+  await checkQueues(options)
   const { region, endpoint } = clientConfig(options)
   const consumer = new EnvelopeConsumer({
     queueUrl: options.queueUrl,
@@ -81,7 +101,8 @@ export async function run(options: RunCommandOptions): Promise<number> {
     ...(options.quarantineQueueUrl ? { quarantineQueueUrl: options.quarantineQueueUrl } : {}),
     logger: {
       warn: (message, details) => process.stderr.write(`${message} ${JSON.stringify(details ?? {})}\n`),
-      error: (message, details) => process.stderr.write(`${message} ${JSON.stringify(details ?? {})}\n`),
+      // Errors are printed from the 'error' event below, with their codes; not twice.
+      error: () => {},
     },
   })
   consumer.on('error', (error, where) => process.stderr.write(`error: ${describeError(error)} (${where.queueUrl})\n`))
@@ -116,7 +137,7 @@ export async function run(options: RunCommandOptions): Promise<number> {
   const queues = options.queueUrl.join(', ')
   consumer.start()
   process.stderr.write(
-    `running on ${queues} (${options.pollers ?? 'default'} pollers per queue); SIGTERM or Ctrl-C stops\n`,
+    `running on ${queues} (${options.pollers ?? CONSUMER_DEFAULTS.pollers} pollers per queue); SIGTERM or Ctrl-C stops\n`,
   )
   const timer = setInterval(printStatus, options.statusInterval)
   const signal = await stopped
