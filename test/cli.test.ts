@@ -177,6 +177,33 @@ describe('sqs-envelope CLI against LocalStack', () => {
     await queue.delete()
   }, 60_000)
 
+  it('a disabled key: receive quarantines at most the breaker threshold (3) and leaves the rest; exit 3', async () => {
+    const key = await createTestKey(kms)
+    const queue = await createTestQueue(sqs, { prefix: 'cli-disabled', deadLetterQueue: true })
+    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, 6))
+    sealer.close()
+    await key.disable()
+    const received = await runCli(target, [
+      'receive',
+      '--queue-url',
+      queue.queueUrl,
+      '--max',
+      '6',
+      '--wait-seconds',
+      '1',
+    ])
+    expect(received.code).toBe(3)
+    const lines = received.stderr.trim().split('\n')
+    expect(lines).toHaveLength(6)
+    expect(lines.every((line) => / KMS_KEY_DISABLED: /.test(line))).toBe(true)
+    expect(lines.filter((line) => line.endsWith('-dlq'))).toHaveLength(3)
+    expect(lines.filter((line) => line.endsWith('left in the queue (the KMS breaker is open)'))).toHaveLength(3)
+    expect(await receiveAll(sqs, queue.deadLetterQueue?.queueUrl as string, 3)).toHaveLength(3)
+    expect(await receiveAll(sqs, queue.queueUrl, 3)).toHaveLength(3)
+    await queue.delete()
+  }, 60_000)
+
   it('a poison message with no DLQ is reported and left in the queue, never deleted; exit 3', async () => {
     const queue = await createTestQueue(sqs, { prefix: 'cli-poison-no-dlq' })
     const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: '{}' }))

@@ -167,27 +167,10 @@ export async function receive(options: ReceiveCommandOptions): Promise<number> {
           destination ??= options.quarantineQueueUrl
             ? Promise.resolve(options.quarantineQueueUrl)
             : deadLetterQueueUrl(sqs, options.queueUrl)
-          const target = await destination.catch((lookup: unknown) => {
-            destination = undefined
-            fate = `left in the queue: its DLQ could not be looked up (${describeError(lookup)})`
-            return null
-          })
-          if (target === undefined) {
-            fate = 'left in the queue: it has no DLQ and no --quarantine-queue-url was given'
-            release.push(message)
-          } else if (target === null) {
-            fate ??= 'left in the queue'
-            release.push(message)
-          } else {
-            try {
-              await sqs.send(new SendMessageCommand(quarantineInput(message, error.code, options.queueUrl, target)))
-              moved.push(message)
-              fate = `moved intact to ${target}`
-            } catch (send) {
-              fate = `left in the queue: moving it to ${target} failed (${describeError(send)})`
-              release.push(message)
-            }
-          }
+          const result = await quarantine(sqs, options.queueUrl, message, error, destination)
+          if (result.lookupFailed) destination = undefined
+          fate = result.fate
+          ;(result.moved ? moved : release).push(message)
         }
         process.stderr.write(`message ${message.MessageId}: ${error.code}: ${fate}\n`)
       }
@@ -210,6 +193,35 @@ export async function receive(options: ReceiveCommandOptions): Promise<number> {
   }
   if (unopenable > 0) return EXIT.unopenable
   return failures > 0 ? EXIT.failed : EXIT.ok
+}
+
+/**
+ * Copies a poison message intact to `destination` (the consumer's `quarantineInput`); the caller
+ * deletes the original only when `moved`. Says what happened, for the report line.
+ */
+async function quarantine(
+  sqs: SQSClient,
+  queueUrl: string,
+  message: Message,
+  error: SqsEnvelopeError,
+  destination: Promise<string | undefined>,
+): Promise<{ moved: boolean; fate: string; lookupFailed?: boolean }> {
+  let target: string | undefined
+  try {
+    target = await destination
+  } catch (lookup) {
+    const fate = `left in the queue: its DLQ could not be looked up (${describeError(lookup)})`
+    return { moved: false, fate, lookupFailed: true }
+  }
+  if (target === undefined) {
+    return { moved: false, fate: 'left in the queue: it has no DLQ and no --quarantine-queue-url was given' }
+  }
+  try {
+    await sqs.send(new SendMessageCommand(quarantineInput(message, error.code, queueUrl, target)))
+    return { moved: true, fate: `moved intact to ${target}` }
+  } catch (send) {
+    return { moved: false, fate: `left in the queue: moving it to ${target} failed (${describeError(send)})` }
+  }
 }
 
 /** Kept and unopened messages become visible again at once, after the last receive (so none is received twice). */
