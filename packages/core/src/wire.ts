@@ -103,11 +103,8 @@ function utf8LengthExceeds(s: string, limit: number): boolean {
  * `BODY_NOT_JSON`, `BODY_SHAPE`, `DATA_KEY_ENCODING`, `TOKEN_ENCODING`.
  */
 export function parseBody(body: string): ParsedBody {
-  needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
-  // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
-  // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
-  needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
-  return parseExactLayout(body) ?? parseAnyLayout(body)
+  const { encryptedDataKey, token, tokenBytes } = readBody(body, undefined)
+  return { encryptedDataKey, token, tokenBytes }
 }
 
 const BODY_SIZE_MESSAGE = 'body must be at most 1,048,576 UTF-8 bytes'
@@ -117,6 +114,36 @@ const BODY_SIZE_MESSAGE = 'body must be at most 1,048,576 UTF-8 bytes'
  * @internal exported for the tests that hold both paths to the same results.
  */
 export function parseExactLayout(body: string): ParsedBody | undefined {
+  const fields = exactLayoutFields(body, undefined)
+  return fields && { encryptedDataKey: fields.encryptedDataKey, token: fields.token, tokenBytes: fields.tokenBytes }
+}
+
+/** A data key's base64 text with the blob it decoded to: {@link readBody} skips the decode when it sees the text again. */
+export interface KnownDataKey {
+  readonly text: string
+  readonly blob: Buffer
+}
+
+/** @internal What the opener reads from a body: {@link ParsedBody} plus the data key's base64 text as written. */
+export interface BodyFields extends ParsedBody {
+  /** `encrypted_data_key` as it appears in the body, already checked (it decodes to `encryptedDataKey`). */
+  dataKeyText: string
+}
+
+/**
+ * @internal {@link parseBody} for the opener: same checks, order and errors, and the data key's text too.
+ * When that text equals `known.text`, `known.blob` is returned for it instead of decoding it again
+ * (a data key seals many messages in a row). The text may be a slice of `body`: copy it to keep it.
+ */
+export function readBody(body: string, known: KnownDataKey | undefined): BodyFields {
+  needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
+  // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
+  // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
+  needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
+  return exactLayoutFields(body, known) ?? anyLayoutFields(body)
+}
+
+function exactLayoutFields(body: string, known: KnownDataKey | undefined): BodyFields | undefined {
   if (!body.startsWith(BODY_HEAD) || !body.endsWith(BODY_TAIL)) return undefined
   const keyEnd = body.indexOf('"', BODY_HEAD.length)
   if (keyEnd < 0 || !body.startsWith(BODY_MIDDLE, keyEnd)) return undefined
@@ -124,11 +151,12 @@ export function parseExactLayout(body: string): ParsedBody | undefined {
   const tokenEnd = body.length - BODY_TAIL.length
   if (tokenEnd <= tokenStart) return undefined
   // Strict base64 has no quote, backslash or control character, so each field is exactly its JSON string.
-  const encryptedDataKey = decodeDataKey(body.slice(BODY_HEAD.length, keyEnd))
+  const dataKeyText = body.slice(BODY_HEAD.length, keyEnd)
+  const encryptedDataKey = known !== undefined && dataKeyText === known.text ? known.blob : decodeDataKey(dataKeyText)
   if (encryptedDataKey === undefined) return undefined
   const token = body.slice(tokenStart, tokenEnd)
   const tokenBytes = decodeUrlsafeBase64(token)
-  return tokenBytes === undefined ? undefined : { encryptedDataKey, token, tokenBytes }
+  return tokenBytes === undefined ? undefined : { dataKeyText, encryptedDataKey, token, tokenBytes }
 }
 
 function decodeDataKey(encoded: string): Buffer | undefined {
@@ -139,6 +167,11 @@ function decodeDataKey(encoded: string): Buffer | undefined {
 
 /** @internal The general path: any JSON layout. Exported for the tests that hold both paths to the same results. */
 export function parseAnyLayout(body: string): ParsedBody {
+  const { encryptedDataKey, token, tokenBytes } = anyLayoutFields(body)
+  return { encryptedDataKey, token, tokenBytes }
+}
+
+function anyLayoutFields(body: string): BodyFields {
   needs(!utf8LengthExceeds(body, MAX_BODY_BYTES), 'BODY_SIZE', BODY_SIZE_MESSAGE)
   const depth = jsonDepth(body)
   needs(depth >= 0, 'BODY_NOT_JSON', 'body must be valid JSON')
@@ -161,7 +194,7 @@ export function parseAnyLayout(body: string): ParsedBody {
   )
   const tokenBytes = token.length > 0 ? decodeUrlsafeBase64(token) : undefined
   needs(tokenBytes !== undefined, 'TOKEN_ENCODING', 'encrypted_message must be non-empty urlsafe base64 with padding')
-  return { encryptedDataKey: dataKey, token, tokenBytes }
+  return { dataKeyText: encryptedDataKey, encryptedDataKey: dataKey, token, tokenBytes }
 }
 
 const OPEN_OBJECT = 0x7b
