@@ -151,8 +151,11 @@ function exactLayoutFields(body: string, known: KnownDataKey | undefined): BodyF
   const tokenEnd = body.length - BODY_TAIL.length
   if (tokenEnd <= tokenStart) return undefined
   // Strict base64 has no quote, backslash or control character, so each field is exactly its JSON string.
-  const dataKeyText = body.slice(BODY_HEAD.length, keyEnd)
-  const encryptedDataKey = known !== undefined && dataKeyText === known.text ? known.blob : decodeDataKey(dataKeyText)
+  const slice = body.slice(BODY_HEAD.length, keyEnd)
+  // A slice and === (a memcmp) is several times faster than startsWith at an offset, which goes char by char.
+  const isKnown = known !== undefined && slice === known.text
+  const dataKeyText = isKnown ? known.text : slice
+  const encryptedDataKey = isKnown ? known.blob : decodeDataKey(slice)
   if (encryptedDataKey === undefined) return undefined
   const token = body.slice(tokenStart, tokenEnd)
   const tokenBytes = decodeUrlsafeBase64(token)
