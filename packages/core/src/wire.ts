@@ -283,6 +283,11 @@ function skipMemberName(text: string, i: number): number {
 // measures a run in native code, several times faster than a character loop.
 const RUN_OF_OPENERS = /\[+/y
 const RUN_OF_CLOSERS = /\]+/y
+// The same for objects: a run of one repeated member opener (`{"a":{"a":…`, whitespace allowed, a
+// name without escapes; `\1` repeats what the group matched) and a run of `}`. Runs of different
+// member names take the character loop.
+const RUN_OF_MEMBER_OPENERS = /(\{[ \t\n\r]*"[^"\\\x00-\x1f]*"[ \t\n\r]*:[ \t\n\r]*)\1*/y
+const RUN_OF_OBJECT_CLOSERS = /\}+/y
 
 function runLength(run: RegExp, text: string, i: number): number {
   run.lastIndex = i
@@ -292,14 +297,17 @@ function runLength(run: RegExp, text: string, i: number): number {
 /**
  * The deepest nesting of `text` if it is JSON as `JSON.parse` accepts it
  * (RFC 8259), or -1. Builds no values and uses no recursion: only the depths
- * of open objects are kept, so a megabyte of `[[[…` costs a few linear passes,
- * not a parse.
+ * of open objects are kept (as runs of consecutive depths), so a megabyte of
+ * `[[[…` or `{"a":{"a":…` costs a few linear passes, not a parse.
  */
 export function jsonDepth(text: string): number {
   const length = text.length
-  // The depth of each open object, innermost last; the levels above the last are arrays.
-  const objects: number[] = []
+  // Open objects as runs of consecutive depths: the innermost run ends at depth innermostObject
+  // and is innermostRun levels deep; the levels above it are arrays. Enclosing runs are on
+  // `runs` as (end, length) pairs, innermost last.
+  const runs: number[] = []
   let innermostObject = 0
+  let innermostRun = 0
   let depth = 0
   let maxDepth = 0
   let i = 0
@@ -322,6 +330,7 @@ export function jsonDepth(text: string): number {
           break
         }
       } else {
+        const start = i
         depth++
         if (depth > maxDepth) maxDepth = depth
         i = skipWhitespace(text, i + 1)
@@ -332,11 +341,29 @@ export function jsonDepth(text: string): number {
           empty = true
           break
         }
-        objects.push(innermostObject)
+        if (innermostRun > 0 && innermostObject === depth - 1) {
+          innermostRun++
+        } else {
+          runs.push(innermostObject, innermostRun)
+          innermostRun = 1
+        }
         innermostObject = depth
         i = skipMemberName(text, i)
         if (i < 0) return -1
         i = skipWhitespace(text, i)
+        if (text.charCodeAt(i) === OPEN_OBJECT) {
+          // Copies of this member opener (`{"a":{"a":…`), all at once. The expression's first
+          // copy is the one just read (both take all whitespace), so the run is whole copies of it.
+          const unit = i - start
+          const more = runLength(RUN_OF_MEMBER_OPENERS, text, start) / unit - 1
+          if (more > 0) {
+            depth += more
+            if (depth > maxDepth) maxDepth = depth
+            innermostRun += more
+            innermostObject = depth
+            i += more * unit
+          }
+        }
       }
       c = text.charCodeAt(i)
     }
@@ -362,9 +389,16 @@ export function jsonDepth(text: string): number {
         continue
       }
       if (next === CLOSE_OBJECT && inObject) {
-        innermostObject = objects.pop() ?? 0
-        depth--
-        i++
+        // Close as many objects as the run of `}` has, down to the end of the innermost run of objects.
+        const run = Math.min(runLength(RUN_OF_OBJECT_CLOSERS, text, i), innermostRun)
+        depth -= run
+        i += run
+        innermostRun -= run
+        innermostObject -= run
+        if (innermostRun === 0) {
+          innermostRun = runs.pop() ?? 0
+          innermostObject = runs.pop() ?? 0
+        }
         continue
       }
       if (next !== COMMA) return -1
