@@ -286,6 +286,7 @@ const RUN_OF_CLOSERS = /\]+/y
 // The same for objects: a run of one repeated member opener (`{"a":{"a":…`, whitespace allowed, a
 // name without escapes; `\1` repeats what the group matched) and a run of `}`. Runs of different
 // member names take the character loop.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a JSON string holds no unescaped control character.
 const RUN_OF_MEMBER_OPENERS = /(\{[ \t\n\r]*"[^"\\\x00-\x1f]*"[ \t\n\r]*:[ \t\n\r]*)\1*/y
 const RUN_OF_OBJECT_CLOSERS = /\}+/y
 
