@@ -51,6 +51,8 @@ export interface OpenedMessage<T = unknown> {
   readonly encryptionContext: EncryptionContext | undefined
 }
 
+const NO_OPTIONS: OpenOptions = Object.freeze({})
+
 /**
  * Opens sealed jobs: checks the body and attributes, unwraps the data key
  * through a cache (one KMS Decrypt per data key, not per message), verifies
@@ -93,7 +95,7 @@ export class EnvelopeOpener {
    * type. `T` types `value`. Never throws: every failure rejects with an
    * {@link SqsEnvelopeError}.
    */
-  open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = {}): Promise<OpenedMessage<T>> {
+  open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = NO_OPTIONS): Promise<OpenedMessage<T>> {
     try {
       return this.#open<T>(message, options)
     } catch (error) {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs'
 import { describe, expect, expectTypeOf, it } from 'vitest'
@@ -314,6 +315,22 @@ describe('payloads', () => {
     expectFailure(() => decodePayload(invalid, 'text'), 'PAYLOAD_INVALID')
     expectFailure(() => decodePayload(Buffer.from([0x22, 0xc3, 0x22]), 'json'), 'PAYLOAD_INVALID')
     expect(decodePayload(invalid, 'bytes')).toBe(invalid)
+    // Overlong, a UTF-16 surrogate encoded as UTF-8, beyond U+10FFFF, a cut sequence: what isUtf8 rejects.
+    for (const bytes of [
+      [0xc0, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0x61, 0xe2, 0x82],
+    ]) {
+      expect(isUtf8(Buffer.from(bytes))).toBe(false)
+      expectFailure(() => decodePayload(Buffer.from(bytes), 'text'), 'PAYLOAD_INVALID')
+    }
+  })
+
+  it('text keeps a leading BOM, as Buffer#toString does', () => {
+    const withBom = Buffer.from('\ufeffhi')
+    expect(decodePayload(withBom, 'text')).toBe(withBom.toString('utf8'))
+    expect(decodePayload(withBom, 'text')).toHaveLength(3)
   })
 
   it('an unknown content type is OPTION_INVALID', () => {

@@ -1,4 +1,4 @@
-import { Buffer, isUtf8 } from 'node:buffer'
+import { Buffer } from 'node:buffer'
 import { decodeBase64Lenient, decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
 import { assertValidContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
@@ -639,6 +639,17 @@ export function encodePayload<T extends ContentType>(
   }
 }
 
+// Checks and decodes in one pass (isUtf8 and then toString take two); keeps a BOM, as toString does.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+function strictUtf8(bytes: Uint8Array, message: string): string {
+  try {
+    return UTF8.decode(bytes)
+  } catch {
+    throw new SqsEnvelopeError('PAYLOAD_INVALID', message)
+  }
+}
+
 /**
  * Turns opened plaintext back into its payload: a string for text, the
  * parsed value for json, the Buffer itself for bytes. Text and json must be
@@ -653,12 +664,11 @@ export function decodePayload<T extends ContentType>(plaintext: Buffer, contentT
     case 'bytes':
       return plaintext as PayloadByContentType[T]
     case 'text':
-      needs(isUtf8(plaintext), 'PAYLOAD_INVALID', 'a text payload must be valid UTF-8')
-      return plaintext.toString('utf8') as PayloadByContentType[T]
+      return strictUtf8(plaintext, 'a text payload must be valid UTF-8') as PayloadByContentType[T]
     case 'json': {
-      needs(isUtf8(plaintext), 'PAYLOAD_INVALID', 'a json payload must be valid UTF-8')
+      const json = strictUtf8(plaintext, 'a json payload must be valid UTF-8')
       try {
-        return JSON.parse(plaintext.toString('utf8')) as PayloadByContentType[T]
+        return JSON.parse(json) as PayloadByContentType[T]
       } catch {
         // No cause: V8's JSON.parse message quotes part of the plaintext.
         throw new SqsEnvelopeError('PAYLOAD_INVALID', 'a json payload must be valid JSON')
