@@ -295,17 +295,28 @@ function runLength(run: RegExp, text: string, i: number): number {
   return run.test(text) ? run.lastIndex - i : 0
 }
 
+// Above any depth or run length in a text of up to 2^26 characters (parseBody reads at most 2^20),
+// with end × RUN_SCALE + length still an exact number.
+const RUN_SCALE = 2 ** 26
+
+/** Whether `text` repeats its characters from `start` to `end` right after `end`. */
+function isRepeated(text: string, start: number, end: number): boolean {
+  for (let k = 0; k < end - start; k++) if (text.charCodeAt(start + k) !== text.charCodeAt(end + k)) return false
+  return true
+}
+
 /**
  * The deepest nesting of `text` if it is JSON as `JSON.parse` accepts it
  * (RFC 8259), or -1. Builds no values and uses no recursion: only the depths
  * of open objects are kept (as runs of consecutive depths), so a megabyte of
- * `[[[…` or `{"a":{"a":…` costs a few linear passes, not a parse.
+ * `[[[…` or `{"a":{"a":…` costs a few linear passes, not a parse. For texts of
+ * up to 2^26 characters.
  */
 export function jsonDepth(text: string): number {
   const length = text.length
   // Open objects as runs of consecutive depths: the innermost run ends at depth innermostObject
   // and is innermostRun levels deep; the levels above it are arrays. Enclosing runs are on
-  // `runs` as (end, length) pairs, innermost last.
+  // `runs` as end × RUN_SCALE + length, innermost last (one number each: a stack of doubles).
   const runs: number[] = []
   let innermostObject = 0
   let innermostRun = 0
@@ -345,14 +356,14 @@ export function jsonDepth(text: string): number {
         if (innermostRun > 0 && innermostObject === depth - 1) {
           innermostRun++
         } else {
-          runs.push(innermostObject, innermostRun)
+          runs.push(innermostObject * RUN_SCALE + innermostRun)
           innermostRun = 1
         }
         innermostObject = depth
         i = skipMemberName(text, i)
         if (i < 0) return -1
         i = skipWhitespace(text, i)
-        if (text.charCodeAt(i) === OPEN_OBJECT) {
+        if (text.charCodeAt(i) === OPEN_OBJECT && isRepeated(text, start, i)) {
           // Copies of this member opener (`{"a":{"a":…`), all at once. The expression's first
           // copy is the one just read (both take all whitespace), so the run is whole copies of it.
           const unit = i - start
@@ -397,8 +408,9 @@ export function jsonDepth(text: string): number {
         innermostRun -= run
         innermostObject -= run
         if (innermostRun === 0) {
-          innermostRun = runs.pop() ?? 0
-          innermostObject = runs.pop() ?? 0
+          const enclosing = runs.pop() ?? 0
+          innermostObject = Math.floor(enclosing / RUN_SCALE)
+          innermostRun = enclosing % RUN_SCALE
         }
         continue
       }
