@@ -51,7 +51,8 @@ interface CachedKey extends UnwrappedKey {
 
 /**
  * Receiving side: data keys unwrapped by KMS Decrypt, cached by the
- * CiphertextBlob and the encryption context, LRU with a TTL. Not `lru-cache`:
+ * CiphertextBlob's base64 as the message spells it and the encryption context
+ * (a hit decodes nothing), LRU with a TTL. Not `lru-cache`:
  * a Map in insertion order is the whole LRU here, and each entry's own timer
  * zero-fills its key on time even when no message comes (lru-cache purges
  * stale entries lazily unless `ttlAutopurge`): one dependency fewer on a key path. Concurrent misses
