@@ -109,6 +109,8 @@ export async function runBench(options: {
   onCase?: (suite: string, result: CaseResult) => void
   /** Progress lines of the self-measuring suites. */
   log?: (line: string) => void
+  /** LocalStack (or another SQS + KMS endpoint) for the pipeline suites. @defaultValue `startLocalStack()`'s choice */
+  endpoint?: string
 }): Promise<BenchResults> {
   const startedAt = new Date().toISOString()
   const loadAverage = loadavg().map((n) => Math.round(n * 100) / 100)
@@ -124,7 +126,7 @@ export async function runBench(options: {
     for (const name of names) {
       const suite = SUITES[name] as Suite
       if (LOCALSTACK_SUITES.includes(name) && !localstack) {
-        const ls = await benchLocalStack()
+        const ls = await benchLocalStack(options.endpoint)
         localstack = {
           endpoint: ls.target.endpoint,
           mode: ls.target.mode,
