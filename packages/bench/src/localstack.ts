@@ -29,11 +29,15 @@ let shared: Promise<BenchLocalStack> | undefined
 
 const repoLocalStackDir = fileURLToPath(new URL('../../../localstack', import.meta.url))
 
-/** Reaches LocalStack through `@sqs-envelope/testing` (LOCALSTACK_ENDPOINT when set), once per process. */
-export function benchLocalStack(): Promise<BenchLocalStack> {
+/**
+ * Reaches LocalStack through `@sqs-envelope/testing` once per process: `endpoint` when given, else
+ * LOCALSTACK_ENDPOINT, else a container or the host-mode launcher of this repository's `localstack/`.
+ */
+export function benchLocalStack(endpoint?: string): Promise<BenchLocalStack> {
   shared ??= (async () => {
     const target = await startLocalStack({
       localstackDir: process.env.SQS_ENVELOPE_LOCALSTACK_DIR ?? repoLocalStackDir,
+      ...(endpoint === undefined ? {} : { endpoint, mode: 'endpoint' as const }),
     })
     const sqs = createSqsClient(target)
     const kms = createKmsClient(target)
