@@ -80,6 +80,6 @@ describe('pnpm bench', () => {
   it('refuses an unknown suite by name', async () => {
     await expect(
       runBench({ settings: { rounds: 3, minCpuMs: 1, warmupCpuMs: 1, sizes: [256] }, suites: ['nope'] }),
-    ).rejects.toThrow('unknown suite "nope"; known: crypto, hostile, publish, consume, kms, memory, scale')
+    ).rejects.toThrow('unknown suite "nope"; known: crypto, hostile, sdk, publish, consume, kms, memory, scale')
   })
 })

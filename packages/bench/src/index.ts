@@ -11,6 +11,7 @@ import { kmsSuite } from './suites/kms.ts'
 import { memorySuite } from './suites/memory.ts'
 import { consumeSuite, publishSuite } from './suites/pipeline.ts'
 import { scaleSuite } from './suites/scale.ts'
+import { sdkSuite } from './suites/sdk.ts'
 
 export type { BenchCase, BenchSettings, CaseResult, Operation, PipelineSettings, Spread } from './harness.ts'
 export { measureCase, opsPerCpuSecond, spread } from './harness.ts'
@@ -20,6 +21,7 @@ export type { Suite, SuiteMeasurements, Table, TargetCheck } from './suite.ts'
 export const SUITES: Readonly<Record<string, Suite>> = {
   crypto: cryptoSuite,
   hostile: hostileSuite,
+  sdk: sdkSuite,
   publish: publishSuite,
   consume: consumeSuite,
   kms: kmsSuite,
