@@ -9,7 +9,7 @@ import { cryptoSuite } from './suites/crypto.ts'
 import { hostileSuite } from './suites/hostile.ts'
 import { kmsSuite } from './suites/kms.ts'
 import { memorySuite } from './suites/memory.ts'
-import { consumeSuite, publishSuite } from './suites/pipeline.ts'
+import { consumeSuite, publishSuite, QUICK_PIPELINE_SETTINGS } from './suites/pipeline.ts'
 import { scaleSuite } from './suites/scale.ts'
 import { sdkSuite } from './suites/sdk.ts'
 
@@ -46,21 +46,13 @@ const FULL_PIPELINE: PipelineSettings = {
   workers: [1, 2, 4],
 }
 
-const QUICK_PIPELINE: PipelineSettings = {
-  rounds: 3,
-  messages: 200,
-  sizes: [1024, 65_536],
-  kmsMessages: 300,
-  memoryCheckpoints: [500, 2000],
-  largeMessages: 10,
-  scaleMessages: 500,
-  workers: [1, 2, 4],
-}
+/** `--quick`: small counts, still 3 rounds (the suites' default when no pipeline settings are given). */
+const QUICK_PIPELINE: PipelineSettings = QUICK_PIPELINE_SETTINGS
 
 /** `full`: what `pnpm bench` runs; `quick`: a faster look (`pnpm bench --quick`), still ≥ 3 rounds. */
 export const PRESETS = {
   full: { rounds: 15, minCpuMs: 60, warmupCpuMs: 200, sizes: SIZES, pipeline: FULL_PIPELINE },
-  quick: { rounds: 7, minCpuMs: 20, warmupCpuMs: 50, sizes: SIZES, pipeline: QUICK_PIPELINE },
+  quick: { rounds: 5, minCpuMs: 15, warmupCpuMs: 30, sizes: SIZES, pipeline: QUICK_PIPELINE },
 } as const satisfies Record<string, BenchSettings>
 
 export interface SuiteResult {

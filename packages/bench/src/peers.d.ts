@@ -1,11 +1,15 @@
-// The `fernet` package (0.4) ships no types; only what the crypto suite calls.
+// The `fernet` package (0.4, CommonJS) ships no types; only what the crypto suite calls.
 declare module 'fernet' {
-  export class Secret {
+  class Secret {
     constructor(base64Key: string)
   }
-  export class Token {
+  class Token {
     constructor(options: { secret: Secret; token?: string; ttl?: number })
     encode(message: string): string
     decode(): string
   }
+  const fernet: { Secret: typeof Secret; Token: typeof Token }
+  // biome-ignore lint/style/noDefaultExport: how the CommonJS module.exports of `fernet` is imported
+  export default fernet
+  export type { Secret, Token }
 }

@@ -9,7 +9,7 @@ import {
   RawAesWrappingSuiteIdentifier,
 } from '@aws-crypto/client-node'
 import type { EnvelopeOpener, EnvelopeSealer, Fernet } from '@sqs-envelope/core'
-import * as fernetJs from 'fernet'
+import fernetJs, { type Secret as FernetSecret } from 'fernet'
 import { Fernet as FernetNodejs } from 'fernet-nodejs'
 import type { BenchCase } from '../harness.ts'
 
@@ -21,7 +21,7 @@ export function textOfSize(bytes: number): string {
 
 /** The peer libraries, keyed with one data key. */
 export interface Peers {
-  readonly secret: fernetJs.Secret
+  readonly secret: FernetSecret
   readonly fernetNodejs: FernetNodejs
   readonly keyring: RawAesKeyringNode
   readonly awsDefault: AwsCryptoClient

@@ -25,20 +25,20 @@ import {
 import type { Suite, SuiteMeasurements, Table, TargetCheck } from '../suite.ts'
 import { textOfSize } from './crypto-peers.ts'
 
-/** The quick preset's pipeline settings, for callers that give none. */
-export const DEFAULT_PIPELINE: PipelineSettings = {
+/** The quick preset's pipeline settings (`pnpm bench --quick`), also used when a caller gives none. */
+export const QUICK_PIPELINE_SETTINGS: PipelineSettings = {
   rounds: 3,
-  messages: 200,
+  messages: 100,
   sizes: [1024, 65_536],
-  kmsMessages: 300,
-  memoryCheckpoints: [500, 2000],
-  largeMessages: 10,
-  scaleMessages: 500,
+  kmsMessages: 200,
+  memoryCheckpoints: [300, 1000],
+  largeMessages: 5,
+  scaleMessages: 300,
   workers: [1, 2, 4],
 }
 
 export function pipelineSettings(settings: BenchSettings): PipelineSettings {
-  return settings.pipeline ?? DEFAULT_PIPELINE
+  return settings.pipeline ?? QUICK_PIPELINE_SETTINGS
 }
 
 /** One case: runs on its own fresh queue, `prepare` fills it (unmeasured), `work` is measured. */
