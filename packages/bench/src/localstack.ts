@@ -94,7 +94,8 @@ function listeningInodes(port: number): Set<string> {
 
 /**
  * The LocalStack process: `SQS_ENVELOPE_LOCALSTACK_PID` if set; else the `localstack.runtime.main`
- * process that owns the socket listening on the endpoint's port; else the only such process.
+ * process that owns the socket listening on the endpoint's port; else, when no listener is visible
+ * in /proc/net, the only such process.
  * A container's LocalStack runs in another PID namespace: then there is none to read.
  */
 function findServer(endpoint: string): BenchLocalStack['server'] {
@@ -122,7 +123,11 @@ function findServer(endpoint: string): BenchLocalStack['server'] {
       } catch {}
     }
   }
-  if (candidates.length === 1) return { pid: Number(candidates[0]), how: 'the only localstack.runtime.main process' }
+  // Only when the port's owner cannot be seen at all: another process owning it (e.g. a container's
+  // port proxy) means the LocalStack answering is not one of these.
+  if (inodes.size === 0 && candidates.length === 1) {
+    return { pid: Number(candidates[0]), how: 'the only localstack.runtime.main process' }
+  }
   return {
     pid: null,
     why:
