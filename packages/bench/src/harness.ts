@@ -13,6 +13,28 @@ export interface BenchSettings {
   readonly warmupCpuMs: number
   /** Payload sizes in bytes for suites that sweep sizes. */
   readonly sizes: readonly number[]
+  /** Settings of the LocalStack suites (pipeline, kms, memory, scale). @defaultValue the quick preset's */
+  readonly pipeline?: PipelineSettings
+}
+
+/** How much the LocalStack suites send; every case runs on its own fresh queue. */
+export interface PipelineSettings {
+  /** Rounds of every case; a ratio is the median of the per-round ratios. */
+  readonly rounds: number
+  /** Messages per publish or consume case and round. */
+  readonly messages: number
+  /** Job sizes in bytes. */
+  readonly sizes: readonly number[]
+  /** Messages sealed and opened with one data key per message (the original recipe) for the KMS count. */
+  readonly kmsMessages: number
+  /** Consumer memory is read after this many messages (cumulative). */
+  readonly memoryCheckpoints: readonly number[]
+  /** Messages of the largest payload the producer publishes for its peak RSS. */
+  readonly largeMessages: number
+  /** Messages per scale-out run. */
+  readonly scaleMessages: number
+  /** Worker process counts of the scale-out suite. */
+  readonly workers: readonly number[]
 }
 
 /** One comparison: our code against a baseline doing the same job, measured in the same process and rounds. */

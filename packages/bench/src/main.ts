@@ -1,4 +1,4 @@
-// pnpm bench [--quick] [--suite crypto[,…]] [--rounds N] [--min-cpu-ms N] [--sizes 256,4096] [--out DIR]
+// pnpm bench [--quick] [--suite crypto[,…]] [--rounds N] [--min-cpu-ms N] [--sizes 256,4096] [--messages N] [--out DIR]
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type BenchSettings, formatRatio, formatReport, PRESETS, runBench, SUITES, writeResults } from './index.ts'
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     'min-cpu-ms': { type: 'string' },
     sizes: { type: 'string' },
+    messages: { type: 'string' },
     out: { type: 'string' },
   },
 })
@@ -27,6 +28,10 @@ const settings: BenchSettings = {
   minCpuMs: positiveInteger('min-cpu-ms', values['min-cpu-ms'], preset.minCpuMs),
   warmupCpuMs: preset.warmupCpuMs,
   sizes: values.sizes === undefined ? preset.sizes : values.sizes.split(',').map((s) => positiveInteger('sizes', s, 0)),
+  pipeline: {
+    ...preset.pipeline,
+    messages: positiveInteger('messages', values.messages, preset.pipeline.messages, 10),
+  },
 }
 const suites = values.suite === undefined ? Object.keys(SUITES) : values.suite.split(',')
 const out = values.out ?? fileURLToPath(new URL('../bench-results', import.meta.url))
@@ -35,6 +40,7 @@ const results = await runBench({
   settings,
   suites,
   onCase: (suite, c) => console.error(`${suite}: ${c.group} ${c.bytes} B: ${formatRatio(c)} of ${c.baselineName}`),
+  log: (line) => console.error(line),
 })
 const written = await writeResults(results, out)
 console.log(formatReport(results))

@@ -5,6 +5,7 @@ import { fixedKeyKms } from '../fixed-key-kms.ts'
 import { type FloorKeys, floorDecrypt, floorEncrypt } from '../floor.ts'
 import type { BenchCase, BenchSettings } from '../harness.ts'
 import type { Suite } from '../suite.ts'
+import { peerCases, peers } from './crypto-peers.ts'
 
 /** A JSON value whose JSON.stringify is about `bytes` long: records of mixed field types, as jobs carry. */
 export function jsonValueOfSize(bytes: number): unknown {
@@ -40,7 +41,10 @@ export const cryptoSuite: Suite = {
     'Fernet.encrypt/decrypt and seal/open (bytes, json) against the floor: aes-128-cbc + HMAC-SHA256 + base64url ' +
     'with node:crypto, no framing, no checks (json: floor + JSON.stringify/JSON.parse of the same value). ' +
     'seal/open use EnvelopeSealer/EnvelopeOpener with a KMS stand-in returning a fixed data key: ' +
-    'the per-message path once the data key is cached.',
+    'the per-message path once the data key is cached. Then the same against the peer libraries on the same text ' +
+    '(ratio = ours / peer; above 1 we are faster): the `fernet` and `fernet-nodejs` packages, and ' +
+    '`@aws-crypto/client-node` with a raw AES keyring (its default suite, which signs with ECDSA P-384; and the ' +
+    'committing suite without signing under a caching materials manager).',
   async setup(settings: BenchSettings) {
     const kms = fixedKeyKms()
     const keys: FloorKeys = { signingKey: kms.dataKey.subarray(0, 16), encryptionKey: kms.dataKey.subarray(16, 32) }
@@ -54,6 +58,7 @@ export const cryptoSuite: Suite = {
     })
     const opener = new EnvelopeOpener({ kms: kms.client })
     const cases: BenchCase[] = []
+    const peerLibraries = peers(kms.dataKey)
     for (const bytes of settings.sizes) {
       const data = randomBytes(bytes)
       const token = fernet.encrypt(data)
@@ -144,6 +149,7 @@ export const cryptoSuite: Suite = {
           check: async () => deepStrictEqual((await opener.open(jsonMessage)).value, value),
         },
       )
+      cases.push(...(await peerCases(bytes, { fernet, sealer, opener }, peerLibraries)))
     }
     return {
       cases,

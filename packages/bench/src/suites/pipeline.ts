@@ -1,0 +1,405 @@
+import { EnvelopeConsumer } from '@sqs-envelope/consumer'
+import { Producer as EnvelopeProducer } from '@sqs-envelope/producer'
+import { Consumer } from 'sqs-consumer'
+import { Producer } from 'sqs-producer'
+import type { BenchSettings, PipelineSettings } from '../harness.ts'
+import { type BenchLocalStack, benchLocalStack } from '../localstack.ts'
+import {
+  CASE_COLUMNS,
+  type CaseRuns,
+  caseRows,
+  countingSqs,
+  drainRaw,
+  formatSize,
+  freshQueue,
+  measureRun,
+  plainMessage,
+  pool,
+  type RunCost,
+  sealedMessage,
+  sendRaw,
+  throughputRatio,
+  type WireMessage,
+  wireBytes,
+} from '../pipeline-support.ts'
+import type { Suite, SuiteMeasurements, Table, TargetCheck } from '../suite.ts'
+import { textOfSize } from './crypto-peers.ts'
+
+/** The quick preset's pipeline settings (`pnpm bench --quick`), also used when a caller gives none. */
+export const QUICK_PIPELINE_SETTINGS: PipelineSettings = {
+  rounds: 3,
+  messages: 100,
+  sizes: [1024, 65_536],
+  kmsMessages: 200,
+  memoryCheckpoints: [300, 1000],
+  largeMessages: 5,
+  scaleMessages: 300,
+  workers: [1, 2, 4],
+}
+
+export function pipelineSettings(settings: BenchSettings): PipelineSettings {
+  return settings.pipeline ?? QUICK_PIPELINE_SETTINGS
+}
+
+/** One case: runs on its own fresh queue, `prepare` fills it (unmeasured), `work` is measured. */
+interface PipelineCase {
+  readonly name: string
+  readonly message: WireMessage
+  run(ls: BenchLocalStack, queueUrl: string, count: number): Promise<RunCost>
+}
+
+async function runRounds(
+  ls: BenchLocalStack,
+  p: PipelineSettings,
+  casesFor: (bytes: number, plain: WireMessage, sealed: WireMessage) => PipelineCase[],
+  log: (line: string) => void,
+): Promise<CaseRuns[]> {
+  const all: CaseRuns[] = []
+  for (const bytes of p.sizes) {
+    const plain = plainMessage(bytes)
+    const sealed = await sealedMessage(ls, bytes)
+    const cases = casesFor(bytes, plain, sealed)
+    const results = cases.map((c) => ({
+      name: c.name,
+      payloadBytes: bytes,
+      wireBytes: wireBytes(c.message),
+      runs: [] as RunCost[],
+    }))
+    for (let round = 0; round < p.rounds; round++) {
+      // Rotate the order each round, so a burst of load from neighbours does not always hit the same case.
+      for (let k = 0; k < cases.length; k++) {
+        const index = (k + round) % cases.length
+        const c = cases[index] as PipelineCase
+        const queue = await freshQueue(ls)
+        try {
+          const run = await c.run(ls, queue.queueUrl, p.messages)
+          ;(results[index] as CaseRuns).runs.push(run)
+          log(
+            `${formatSize(bytes)} round ${round + 1}/${p.rounds} ${c.name}: ` +
+              `${Math.round(run.messages / (run.wallMs / 1000))} msg/s`,
+          )
+        } finally {
+          await queue.delete()
+        }
+      }
+    }
+    all.push(...results)
+  }
+  return all
+}
+
+const PUBLISH = {
+  producerDefaults: 'sqs-producer, defaults (one send() of all jobs)',
+  producerBest: 'sqs-producer, batchSize 10, 10 send()s in flight',
+  rawPlain: 'raw SendMessageBatch ×10 in flight, plaintext size',
+  rawSealed: 'raw SendMessageBatch ×10 in flight, sealed size',
+  ours: 'ours: Producer, defaults (seals)',
+} as const
+
+function publishCases(bytes: number, plain: WireMessage, sealed: WireMessage): PipelineCase[] {
+  const text = textOfSize(bytes)
+  const peerMessages = (count: number) => Array.from({ length: count }, (_, i) => ({ id: String(i), body: plain.body }))
+  return [
+    {
+      name: PUBLISH.producerDefaults,
+      message: plain,
+      run: (ls, queueUrl, count) => {
+        const producer = Producer.create({ queueUrl, sqs: ls.sqs })
+        const messages = peerMessages(count)
+        return measureRun(ls, count, () => producer.send(messages))
+      },
+    },
+    {
+      name: PUBLISH.producerBest,
+      message: plain,
+      run: (ls, queueUrl, count) => {
+        const producer = Producer.create({ queueUrl, sqs: ls.sqs, batchSize: 10 })
+        const messages = peerMessages(count)
+        return measureRun(ls, count, () =>
+          pool(Math.ceil(count / 10), 10, (b) => producer.send(messages.slice(b * 10, b * 10 + 10))),
+        )
+      },
+    },
+    {
+      name: PUBLISH.rawPlain,
+      message: plain,
+      run: (ls, queueUrl, count) => measureRun(ls, count, () => sendRaw(ls.sqs, queueUrl, count, plain)),
+    },
+    {
+      name: PUBLISH.rawSealed,
+      message: sealed,
+      run: (ls, queueUrl, count) => measureRun(ls, count, () => sendRaw(ls.sqs, queueUrl, count, sealed)),
+    },
+    {
+      name: PUBLISH.ours,
+      message: sealed,
+      run: async (ls, queueUrl, count) => {
+        const producer = new EnvelopeProducer({ queueUrl, sqs: ls.sqs, kms: ls.kms, kmsKeyId: ls.key.keyArn })
+        const jobs = Array.from({ length: count }, () => text)
+        try {
+          return await measureRun(ls, count, async () => {
+            const results = await producer.send(jobs)
+            const failed = results.filter((r: object) => !('messageId' in r)).length
+            if (failed > 0) throw new Error(`ours: ${failed} of ${count} sends failed`)
+          })
+        } finally {
+          await producer.close()
+        }
+      },
+    },
+  ]
+}
+
+const CONSUME = {
+  consumerDefaults: 'sqs-consumer, handleMessage, defaults (batchSize 1)',
+  consumerBatch: 'sqs-consumer, handleMessageBatch, batchSize 10',
+  rawPlain: 'raw 4 × (ReceiveMessage 10 + DeleteMessageBatch), plaintext size',
+  rawSealed: 'raw 4 × (ReceiveMessage 10 + DeleteMessageBatch), sealed size',
+  rawSingle: 'raw 1 × (ReceiveMessage 10 + DeleteMessageBatch), sealed size',
+  ours1: 'ours: EnvelopeConsumer, 1 poller (opens)',
+  ours4: 'ours: EnvelopeConsumer, defaults: 4 pollers (opens)',
+} as const
+
+/** Fills the queue (unmeasured), then measures `drain` until `count` messages are deleted. */
+async function consumeRun(
+  ls: BenchLocalStack,
+  queueUrl: string,
+  count: number,
+  message: WireMessage,
+  drain: (counting: ReturnType<typeof countingSqs>) => Promise<() => Promise<unknown>>,
+): Promise<RunCost> {
+  await sendRaw(ls.sqs, queueUrl, count, message)
+  const counting = countingSqs(ls)
+  try {
+    let stop: (() => Promise<unknown>) | undefined
+    const run = await measureRun(ls, count, async () => {
+      stop = await drain(counting)
+      await counting.reachDeleted(count)
+    })
+    await stop?.()
+    return run
+  } finally {
+    counting.sqs.destroy()
+  }
+}
+
+function consumeCases(_bytes: number, plain: WireMessage, sealed: WireMessage): PipelineCase[] {
+  const ours = (pollers: number): PipelineCase['run'] => {
+    return (ls, queueUrl, count) =>
+      consumeRun(ls, queueUrl, count, sealed, async ({ sqs }) => {
+        let opened = 0
+        const consumer = new EnvelopeConsumer<string>({
+          queueUrl,
+          sqs,
+          kms: ls.kms,
+          pollers,
+          handleMessage: (job: string) => {
+            if (job.length > 0) opened++
+          },
+        })
+        consumer.start()
+        return async () => {
+          await consumer.stop()
+          if (opened < count) throw new Error(`ours: ${opened} of ${count} jobs reached the handler`)
+        }
+      })
+  }
+  return [
+    {
+      name: CONSUME.consumerDefaults,
+      message: plain,
+      run: (ls, queueUrl, count) =>
+        consumeRun(ls, queueUrl, count, plain, async ({ sqs }) => {
+          const consumer = Consumer.create({ queueUrl, sqs, handleMessage: async (message) => message })
+          consumer.start()
+          return async () => consumer.stop({ abort: true })
+        }),
+    },
+    {
+      name: CONSUME.consumerBatch,
+      message: plain,
+      run: (ls, queueUrl, count) =>
+        consumeRun(ls, queueUrl, count, plain, async ({ sqs }) => {
+          const consumer = Consumer.create({
+            queueUrl,
+            sqs,
+            batchSize: 10,
+            handleMessageBatch: async (messages) => messages,
+          })
+          consumer.start()
+          return async () => consumer.stop({ abort: true })
+        }),
+    },
+    {
+      name: CONSUME.rawPlain,
+      message: plain,
+      run: (ls, queueUrl, count) =>
+        consumeRun(ls, queueUrl, count, plain, async ({ sqs }) => {
+          const done = drainRaw(sqs, queueUrl, count, 4)
+          return () => done
+        }),
+    },
+    {
+      name: CONSUME.rawSealed,
+      message: sealed,
+      run: (ls, queueUrl, count) =>
+        consumeRun(ls, queueUrl, count, sealed, async ({ sqs }) => {
+          const done = drainRaw(sqs, queueUrl, count, 4)
+          return () => done
+        }),
+    },
+    {
+      name: CONSUME.rawSingle,
+      message: sealed,
+      run: (ls, queueUrl, count) =>
+        consumeRun(ls, queueUrl, count, sealed, async ({ sqs }) => {
+          const done = drainRaw(sqs, queueUrl, count, 1)
+          return () => done
+        }),
+    },
+    { name: CONSUME.ours1, message: sealed, run: ours(1) },
+    { name: CONSUME.ours4, message: sealed, run: ours(4) },
+  ]
+}
+
+function bySize(results: readonly CaseRuns[], bytes: number) {
+  return (name: string) => results.find((r) => r.payloadBytes === bytes && r.name === name)
+}
+
+function caseTable(title: string, results: readonly CaseRuns[], ls: BenchLocalStack): Table {
+  return {
+    title,
+    note:
+      'Median (lowest–highest round). msg/s is wall-clock throughput; CPU µs/msg is CPU time per message of this ' +
+      'process (client) and of the LocalStack process (server' +
+      (ls.server.pid === null ? `: not measured, ${ls.server.why})` : `, /proc/${ls.server.pid}/stat)`) +
+      '; CPU-s/s is CPU seconds per wall second (2 cores: 2.00 is the whole machine).',
+    columns: CASE_COLUMNS,
+    rows: caseRows(results),
+  }
+}
+
+const SIZE_TARGETS: Record<number, number> = { 1024: 0.9, 65536: 0.8 }
+
+export const publishSuite: Suite = {
+  name: 'publish',
+  description:
+    'Publishing N jobs to a fresh standard queue on LocalStack, each case on its own queue, all cases in each ' +
+    'round (order rotated): sqs-producer (plaintext, no encryption) with its defaults and with its best batch ' +
+    'settings, the raw ceiling (the SQS client alone, SendMessageBatch of 10 with 10 requests in flight) with ' +
+    'plaintext-sized bodies and with the exact bytes of one of our sealed messages, and ours (Producer with ' +
+    'defaults, sealing every job with a LocalStack KMS data key). Targets compare ours with the sealed-size ceiling.',
+  async run(settings, log): Promise<SuiteMeasurements> {
+    const p = pipelineSettings(settings)
+    const ls = await benchLocalStack()
+    const results = await runRounds(ls, p, publishCases, log)
+    const checks: TargetCheck[] = []
+    for (const bytes of p.sizes) {
+      const get = bySize(results, bytes)
+      const size = formatSize(bytes)
+      checks.push(
+        throughputRatio(
+          `${size}: ours / raw ceiling, sealed size`,
+          get(PUBLISH.ours),
+          get(PUBLISH.rawSealed),
+          SIZE_TARGETS[bytes] ?? null,
+        ),
+        throughputRatio(`${size}: ours / raw ceiling, plaintext size`, get(PUBLISH.ours), get(PUBLISH.rawPlain), null),
+        throughputRatio(
+          `${size}: ours / sqs-producer defaults`,
+          get(PUBLISH.ours),
+          get(PUBLISH.producerDefaults),
+          null,
+        ),
+        throughputRatio(`${size}: ours / sqs-producer best`, get(PUBLISH.ours), get(PUBLISH.producerBest), null),
+        throughputRatio(
+          `${size}: sqs-producer best / raw ceiling, plaintext size`,
+          get(PUBLISH.producerBest),
+          get(PUBLISH.rawPlain),
+          null,
+        ),
+        throughputRatio(
+          `${size}: raw sealed size / raw plaintext size`,
+          get(PUBLISH.rawSealed),
+          get(PUBLISH.rawPlain),
+          null,
+        ),
+      )
+    }
+    return {
+      tables: [caseTable('Publish', results, ls)],
+      checks,
+      figures: { messagesPerCase: p.messages, rounds: p.rounds, cases: results },
+    }
+  },
+}
+
+export const consumeSuite: Suite = {
+  name: 'consume',
+  description:
+    'Draining N jobs from a fresh standard queue on LocalStack (filled beforehand, unmeasured; the clock stops ' +
+    'when the N-th delete succeeds, counted at the SQS client), each case on its own queue, all cases in each ' +
+    'round: sqs-consumer (plaintext) with handleMessage at its defaults and handleMessageBatch with batchSize 10, ' +
+    'the raw ceiling (4 concurrent ReceiveMessage + DeleteMessageBatch loops) at plaintext and sealed size, a raw ' +
+    'single loop at sealed size, and ours (EnvelopeConsumer opening every job: KMS Decrypt once, then the cache) ' +
+    'with 1 poller and with its default 4. Sealed messages are copies of one sealed job.',
+  async run(settings, log): Promise<SuiteMeasurements> {
+    const p = pipelineSettings(settings)
+    const ls = await benchLocalStack()
+    const results = await runRounds(ls, p, consumeCases, log)
+    const checks: TargetCheck[] = []
+    for (const bytes of p.sizes) {
+      const get = bySize(results, bytes)
+      const size = formatSize(bytes)
+      checks.push(
+        throughputRatio(
+          `${size}: ours, defaults (4 pollers) / raw ceiling, sealed size`,
+          get(CONSUME.ours4),
+          get(CONSUME.rawSealed),
+          0.9,
+        ),
+        throughputRatio(
+          `${size}: ours, 1 poller / raw single loop, sealed size`,
+          get(CONSUME.ours1),
+          get(CONSUME.rawSingle),
+          0.9,
+        ),
+        throughputRatio(
+          `${size}: ours, defaults / raw ceiling, plaintext size`,
+          get(CONSUME.ours4),
+          get(CONSUME.rawPlain),
+          null,
+        ),
+        throughputRatio(
+          `${size}: ours, defaults / sqs-consumer handleMessage defaults`,
+          get(CONSUME.ours4),
+          get(CONSUME.consumerDefaults),
+          null,
+        ),
+        throughputRatio(
+          `${size}: ours, defaults / sqs-consumer handleMessageBatch`,
+          get(CONSUME.ours4),
+          get(CONSUME.consumerBatch),
+          null,
+        ),
+        throughputRatio(
+          `${size}: sqs-consumer handleMessage defaults / raw ceiling, plaintext size`,
+          get(CONSUME.consumerDefaults),
+          get(CONSUME.rawPlain),
+          null,
+        ),
+        throughputRatio(
+          `${size}: sqs-consumer handleMessageBatch / raw ceiling, plaintext size`,
+          get(CONSUME.consumerBatch),
+          get(CONSUME.rawPlain),
+          null,
+        ),
+      )
+    }
+    return {
+      tables: [caseTable('Consume', results, ls)],
+      checks,
+      figures: { messagesPerCase: p.messages, rounds: p.rounds, cases: results },
+    }
+  },
+}
