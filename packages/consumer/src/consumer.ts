@@ -221,8 +221,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   }
 
   /**
-   * Stops at once: pending long polls are aborted (their messages stay in the queue), no new
-   * message reaches a handler. In-flight jobs finish (deletes, visibility changes and quarantine
+   * Stops at once: pending long polls are aborted, no new message reaches a handler. A poll that
+   * SQS had already answered when it was aborted took messages this consumer never sees: they stay
+   * in the queue and come back after the visibility timeout (nothing is lost). In-flight jobs finish (deletes, visibility changes and quarantine
    * sends included) for up to `timeoutMs`, after which handler signals are aborted and their
    * messages released. Resolves when nothing is in flight. Idempotent.
    */
