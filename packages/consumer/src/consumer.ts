@@ -9,6 +9,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, type OpenedMessage, SqsEnvelopeError } from '@sqs-envelope/core'
+import { timerOption } from '@sqs-envelope/core/validation'
 import { backoffMs, backoffSeconds } from './backoff.ts'
 import { KmsBreaker, SUSPECT_KMS_CODES } from './breaker.ts'
 import type { ConsumerEvents, ConsumerMetrics, MessageRef, QuarantineEvent } from './events.ts'
@@ -230,19 +231,11 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   stop(options: StopOptions = {}): Promise<void> {
     if (this.#stopping) return this.#stopping
     if (this.#state === 'stopped') return Promise.resolve()
-    const timeoutMs =
-      options.timeoutMs === undefined
-        ? this.#options.drainTimeoutMs
-        : Number.isSafeInteger(options.timeoutMs) && options.timeoutMs >= 0
-          ? options.timeoutMs
-          : undefined
-    if (timeoutMs === undefined) {
-      return Promise.reject(
-        new SqsEnvelopeError(
-          'OPTION_INVALID',
-          `timeoutMs must be an integer ≥ 0; received ${String(options.timeoutMs)}`,
-        ),
-      )
+    let timeoutMs: number
+    try {
+      timeoutMs = timerOption('timeoutMs', options.timeoutMs, this.#options.drainTimeoutMs, 0)
+    } catch (error) {
+      return Promise.reject(error)
     }
     this.#state = 'stopping'
     for (const p of this.#pollers) p.poller.stop()
