@@ -380,14 +380,17 @@ export class Producer<C extends ContentType = 'text'> {
     return sealedBodyBytes(job.plaintextBytes, dataKeyChars) + job.attributeBytes + this.#envelopeAttributeBytes(job)
   }
 
+  /** The envelope's attributes: measured once per job under its own context, once per content type under the producer's. */
   #envelopeAttributeBytes(job: PreparedJob): number {
-    const context = job.encryptionContext ?? this.#defaultContext
-    if (context !== undefined) {
-      return attributesBytes(encodeAttributes({ contentType: job.contentType, encryptionContext: context }))
-    }
+    if (job.contextAttributeBytes !== undefined) return job.contextAttributeBytes
     let bytes = this.#envelopeBytes.get(job.contentType)
     if (bytes === undefined) {
-      bytes = attributesBytes(encodeAttributes({ contentType: job.contentType }))
+      const context = this.#defaultContext
+      bytes = attributesBytes(
+        encodeAttributes(
+          context ? { contentType: job.contentType, encryptionContext: context } : { contentType: job.contentType },
+        ),
+      )
       this.#envelopeBytes.set(job.contentType, bytes)
     }
     return bytes
