@@ -67,6 +67,9 @@ describe('prepareJob', () => {
     [{ body: 'x', deduplicationId: 'd' }, 'deduplicationId is for FIFO queues; this queue is a standard queue'],
     [{ body: 'x', id: 7 }, 'id must be a string; received 7'],
     [{ body: 'x', contentType: 'xml' }, 'contentType must be one of text, json, bytes; received "xml"'],
+    // Described, never echoed: a function's source, a byte array's contents.
+    [{ body: 'x', id: () => 'source text' }, 'id must be a string; received a function'],
+    [{ body: 'x', id: new Uint8Array(4) }, 'id must be a string; received a Uint8Array of 4 bytes'],
   ])('%j → MESSAGE_INVALID', (job, message) => {
     expect(refused(job)).toEqual(['MESSAGE_INVALID', message])
   })

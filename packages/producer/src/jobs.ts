@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { type EncryptionContext, SqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
+import { describeValue } from '@sqs-envelope/core/validation'
 import {
   CONTENT_TYPES,
   type ContentType,
@@ -140,11 +141,11 @@ function refusing<T>(encode: () => T): T {
   }
 }
 
+/** Core's description of a received value, except that a long string (an id, a name) is not quoted even in part. */
 function show(value: unknown): string {
-  if (typeof value === 'string')
-    return value.length <= 40 ? JSON.stringify(value) : `a string of ${value.length} characters`
-  if (value === null || typeof value !== 'object') return String(value)
-  return Array.isArray(value) ? 'an array' : 'an object'
+  return typeof value === 'string' && value.length > 40
+    ? `a string of ${value.length} characters`
+    : describeValue(value)
 }
 
 function checkAttributes(attributes: unknown): { bytes: number; count: number } {
