@@ -154,7 +154,7 @@ ${EXIT_CODES_HELP}
       .option(
         '--handler-timeout <duration>',
         "abort a handler's signal after this long and count it failed",
-        durationMs('--handler-timeout'),
+        durationMs('--handler-timeout', 1),
       )
       .option(
         '--drain-timeout <duration>',
@@ -165,7 +165,7 @@ ${EXIT_CODES_HELP}
       .option(
         '--status-interval <duration>',
         'how often to print a status line',
-        durationMs('--status-interval'),
+        durationMs('--status-interval', 1),
         5_000,
       )
       .option('--allowed-key-arn <arn>', 'accept only data keys of this KMS key (repeatable)', collect)
