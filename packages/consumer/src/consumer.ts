@@ -104,6 +104,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+function noop(): void {}
+
 function receiveCountOf(message: Message): number {
   const count = Number(message.Attributes?.ApproximateReceiveCount)
   return Number.isSafeInteger(count) && count >= 1 ? count : 1
@@ -431,7 +433,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     this.#counts.inFlight += messages.length
     if (this.#counts.inFlight > this.#counts.maxInFlight) this.#counts.maxInFlight = this.#counts.inFlight
     publish({ event: 'received', queueUrl, count: messages.length })
-    for (const message of messages) this.emit('message_received', this.#ref(message, queueUrl))
+    if (this.listenerCount('message_received') > 0) {
+      for (const message of messages) this.emit('message_received', this.#ref(message, queueUrl))
+    }
 
     const results = await Promise.all(messages.map((message) => this.#open(message, queueUrl)))
     const opened: Array<Extract<Opened, { kind: 'opened' }>> = []
@@ -714,7 +718,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   /** The signal a handler gets: aborted on handler timeout or when stop() gives up. */
   #handlerSignal(): { signal: AbortSignal; done: () => void } {
     const timeoutMs = this.#options.handlerTimeoutMs
-    if (timeoutMs === undefined) return { signal: this.#handlerController.signal, done: () => {} }
+    if (timeoutMs === undefined) return { signal: this.#handlerController.signal, done: noop }
     const timeout = new AbortController()
     const timer = setTimeout(
       () =>
