@@ -197,9 +197,9 @@ export class Producer<C extends ContentType = 'text'> {
     }
   }
 
-  /** ApproximateNumberOfMessages of the queue, as sqs-producer's `queueSize()`. */
-  async queueSize(): Promise<number> {
-    const attributes = await this.#getAttributes(['ApproximateNumberOfMessages'])
+  /** ApproximateNumberOfMessages of the queue, as sqs-producer's `queueSize()`; `signal` aborts the request. */
+  async queueSize(options: SendOptions = {}): Promise<number> {
+    const attributes = await this.#getAttributes(['ApproximateNumberOfMessages'], options.signal)
     return Number(attributes.ApproximateNumberOfMessages ?? 0)
   }
 
@@ -254,9 +254,14 @@ export class Producer<C extends ContentType = 'text'> {
     }
   }
 
-  /** The queue's size limit and type, read once (a failed read is tried again by the next send). */
+  /**
+   * The queue's size limit and type, read once (a failed read is tried again by the next send). The
+   * read is shared by every send that waits for it, so no one send's signal aborts it: an aborted
+   * send stops waiting, and the others still get their answer.
+   */
   #queueInfo(signal: AbortSignal | undefined): Promise<QueueInfo> {
-    this.#queue ??= this.#getAttributes(QUEUE_ATTRIBUTES, signal).then(
+    if (signal?.aborted && this.#queue === undefined) return Promise.reject(abortedBeforeQueueInfo(signal))
+    this.#queue ??= this.#getAttributes(QUEUE_ATTRIBUTES).then(
       (attributes) => ({
         maxMessageBytes: Number(attributes.MaximumMessageSize ?? 262_144),
         fifo: attributes.FifoQueue === 'true' || this.#options.queueUrl.endsWith('.fifo'),
@@ -267,7 +272,7 @@ export class Producer<C extends ContentType = 'text'> {
         throw error
       },
     )
-    return this.#queue
+    return signal === undefined ? this.#queue : untilAborted(this.#queue, signal)
   }
 
   async #send(
@@ -574,6 +579,30 @@ function toEntry({ job, body, attributes, deduplicationId }: SealedJob): SendMes
     ...(deduplicationId === undefined ? {} : { MessageDeduplicationId: deduplicationId }),
     ...(job.delaySeconds === undefined ? {} : { DelaySeconds: job.delaySeconds }),
   }
+}
+
+function abortedBeforeQueueInfo(signal: AbortSignal): SqsEnvelopeError {
+  return new SqsEnvelopeError('ABORTED', "the send was aborted before the queue's attributes were known", {
+    cause: signal.reason,
+  })
+}
+
+/** `promise`, or an ABORTED rejection as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedBeforeQueueInfo(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }
 
 function tooLarge(bytes: number, queue: QueueFacts, lowerBound: boolean): string {
