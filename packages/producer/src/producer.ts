@@ -122,7 +122,8 @@ export class Producer<C extends ContentType = 'text'> {
       this.#ownsSealer = false
       this.#defaultContext = undefined
     } else {
-      const { queueUrl: _q, sqs: _s, contentType: _c, ...sealerOptions } = options
+      // The deduplication secret stays here: the sealer has no use for it.
+      const { queueUrl: _q, sqs: _s, contentType: _c, deduplicationSecret: _d, ...sealerOptions } = options
       this.#sealer = new EnvelopeSealer(sealerOptions)
       this.#ownsSealer = true
       this.#defaultContext = options.encryptionContext
