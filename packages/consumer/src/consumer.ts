@@ -163,6 +163,8 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   #receiveController = new AbortController()
   #handlerController = new AbortController()
   #stopping: Promise<void> | undefined
+  /** Set by Symbol.asyncDispose: what this consumer built is closed, so it cannot start again. */
+  #disposed = false
   /** Jobs whose batch let its poller go before they finished (see stragglerAfterMs). */
   #detached = 0
   #idleWaiters: Array<() => void> = []
@@ -205,8 +207,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     }
   }
 
-  /** Starts the pollers. Does nothing while running; after `stop()` resolved, starts again. */
+  /** Starts the pollers. Does nothing while running; after `stop()` resolved, starts again; after disposal, throws CLOSED. */
   start(): void {
+    if (this.#disposed) throw new SqsEnvelopeError('CLOSED', 'start() was called after the consumer was disposed')
     if (this.#state === 'running') return
     if (this.#state === 'stopping') {
       throw new SqsEnvelopeError('CLOSED', 'start() was called while stop() is still in progress; await stop() first')
@@ -280,8 +283,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     }
   }
 
-  /** Stops, then closes what this consumer built (the opener, zero-filling its keys; the SQS client). */
+  /**
+   * Stops, then closes what this consumer built (the opener, zero-filling its keys; the SQS client).
+   * Idempotent; `start()` afterwards throws CLOSED (its clients are gone).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed = true
     await this.stop()
     if (this.#ownsOpener) this.#opener.close()
     if (this.#ownsSqs) this.#sqs.destroy()

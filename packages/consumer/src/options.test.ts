@@ -149,6 +149,20 @@ describe('public types', () => {
     expect(JSON.stringify(consumer)).toBe(`{"queueUrls":["${queueUrl}"],"state":"stopped"}`)
   })
 
+  it('start() after Symbol.asyncDispose throws CLOSED (the clients it built are destroyed); disposing twice is fine', async () => {
+    const consumer = new EnvelopeConsumer({ queueUrl, handleMessage, region: 'us-east-1' })
+    await consumer[Symbol.asyncDispose]()
+    await consumer[Symbol.asyncDispose]()
+    let error: unknown
+    try {
+      consumer.start()
+    } catch (caught) {
+      error = caught
+    }
+    if (error === undefined) await consumer.stop({ timeoutMs: 0 })
+    expect(isSqsEnvelopeError(error) && error.code).toBe('CLOSED')
+  })
+
   it('stop() before start() resolves at once', async () => {
     const consumer = new EnvelopeConsumer({ queueUrl, region: 'us-east-1', handleMessage })
     await expect(consumer.stop()).resolves.toBeUndefined()
