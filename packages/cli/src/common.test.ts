@@ -14,6 +14,17 @@ describe('option parsers', () => {
     expect(() => parse('-1s')).toThrow('--drain-timeout must be a duration like 500ms, 10s or 2m; got "-1s".')
   })
 
+  it('durationMs refuses what a timer cannot wait: a status interval of 0 would print without pause', () => {
+    expect(durationMs('--drain-timeout')('0')).toBe(0)
+    expect(() => durationMs('--status-interval', 1)('0ms')).toThrow(
+      '--status-interval must be from 1ms to 2147483647ms (about 24 days); got "0ms".',
+    )
+    // 25 days: past 2^31 - 1 ms, a timer fires after 1 ms.
+    expect(() => durationMs('--drain-timeout')('36000m')).toThrow(
+      '--drain-timeout must be from 0ms to 2147483647ms (about 24 days); got "36000m".',
+    )
+  })
+
   it('keyValue collects repeated KEY=VALUE pairs; the value may contain =', () => {
     const parse = keyValue('--context')
     expect(parse('b=c=d', parse('a=1'))).toEqual({ a: '1', b: 'c=d' })

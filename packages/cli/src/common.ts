@@ -1,6 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { isSqsEnvelopeError } from '@sqs-envelope/core'
+import { MAX_TIMER_MS } from '@sqs-envelope/core/validation'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 
 /** The exit statuses of every command; documented in each command's `--help`. */
@@ -89,15 +90,24 @@ export function integerIn(name: string, min: number, max = Number.MAX_SAFE_INTEG
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/
 
-/** Parses `500ms`, `10s`, `2m` or a bare number of seconds into milliseconds. */
-export function durationMs(name: string) {
+/**
+ * Parses `500ms`, `10s`, `2m` or a bare number of seconds into milliseconds, from `minMs` to the
+ * longest a Node.js timer can wait (a longer one would fire after 1 ms).
+ */
+export function durationMs(name: string, minMs = 0) {
   return (value: string): number => {
     const match = DURATION.exec(value.trim())
     if (!match)
       throw new InvalidArgumentError(`${name} must be a duration like 500ms, 10s or 2m; got ${JSON.stringify(value)}.`)
     const n = Number(match[1])
     const unit = match[2] ?? 's'
-    return Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000)
+    const ms = Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000)
+    if (ms < minMs || ms > MAX_TIMER_MS) {
+      throw new InvalidArgumentError(
+        `${name} must be from ${minMs}ms to ${MAX_TIMER_MS}ms (about 24 days); got ${JSON.stringify(value)}.`,
+      )
+    }
+    return ms
   }
 }
 

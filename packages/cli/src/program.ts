@@ -18,6 +18,14 @@ export interface Outcome {
  * The `sqs-envelope` program. Each action stores its exit status in `outcome`; failures it cannot
  * report as a status are thrown (`CommandFailure` carries its own).
  */
+/** The options `receive` and `run` share: which data keys and contexts to accept, where poison goes. */
+function withOpenerOptions(command: Command): Command {
+  return command
+    .option('--allowed-key-arn <arn>', 'accept only data keys of this KMS key (repeatable)', collect)
+    .option('--context <key=value>', 'required encryption context entry (repeatable)', keyValue('--context'))
+    .option('--quarantine-queue-url <url>', "where unopenable messages go (default: the queue's DLQ)")
+}
+
 export function createProgram(outcome: Outcome = { exitCode: EXIT.ok }): Command {
   const program = new Command('sqs-envelope')
     .description('End-to-end encrypted jobs on Amazon SQS: send, receive, run a worker, check a setup.')
@@ -85,102 +93,100 @@ ${EXIT_CODES_HELP} (with --lines: some line was not sent)`,
   )
 
   withAws(
-    program
-      .command('receive')
-      .summary('receive, open and print messages')
-      .description(
-        'Receives up to --max messages, opens each and prints its payload, one per line (JSON payloads as one\n' +
-          'line of JSON, bytes in base64); with --json, one object per line {"messageId","body","attributes"}.\n' +
-          'Deletes what it printed unless --keep (kept messages become visible again when it ends). Stops early\n' +
-          'when a receive returns nothing. A message that cannot be opened is reported on stderr with its id and\n' +
-          "code and handled by the consumer's rules: moved intact to --quarantine-queue-url or the queue's DLQ\n" +
-          '(left in place when there is neither, when the cause may pass, or when KMS refuses several in a row).',
-      )
-      .requiredOption('--queue-url <url>', 'the queue')
-      .option('--max <n>', 'at most this many messages', integerIn('--max', 1), 10)
-      .option('--wait-seconds <s>', 'long-poll wait of each receive, 0-20', integerIn('--wait-seconds', 0, 20), 2)
-      .option(
-        '--visibility-timeout <s>',
-        "visibility timeout of received messages (default: the queue's)",
-        integerIn('--visibility-timeout', 0, 43_200),
-      )
-      .option('--keep', 'do not delete what was printed', false)
-      .option('--json', 'one JSON object per line: {"messageId","body","attributes"}', false)
-      .option('--allowed-key-arn <arn>', 'accept only data keys of this KMS key (repeatable)', collect)
-      .option('--context <key=value>', 'required encryption context entry (repeatable)', keyValue('--context'))
-      .option('--quarantine-queue-url <url>', "where unopenable messages go (default: the queue's DLQ)")
-      .addHelpText(
-        'after',
-        `
+    withOpenerOptions(
+      program
+        .command('receive')
+        .summary('receive, open and print messages')
+        .description(
+          'Receives up to --max messages, opens each and prints its payload, one per line (JSON payloads as one\n' +
+            'line of JSON, bytes in base64); with --json, one object per line {"messageId","body","attributes"}.\n' +
+            'Deletes what it printed unless --keep (kept messages become visible again when it ends). Stops early\n' +
+            'when a receive returns nothing. A message that cannot be opened is reported on stderr with its id and\n' +
+            "code and handled by the consumer's rules: moved intact to --quarantine-queue-url or the queue's DLQ\n" +
+            '(left in place when there is neither, when the cause may pass, or when KMS refuses several in a row).',
+        )
+        .requiredOption('--queue-url <url>', 'the queue')
+        .option('--max <n>', 'at most this many messages', integerIn('--max', 1), 10)
+        .option('--wait-seconds <s>', 'long-poll wait of each receive, 0-20', integerIn('--wait-seconds', 0, 20), 2)
+        .option(
+          '--visibility-timeout <s>',
+          "visibility timeout of received messages (default: the queue's)",
+          integerIn('--visibility-timeout', 0, 43_200),
+        )
+        .option('--keep', 'do not delete what was printed', false)
+        .option('--json', 'one JSON object per line: {"messageId","body","attributes"}', false)
+        .addHelpText(
+          'after',
+          `
 Examples:
   sqs-envelope receive --queue-url "$QUEUE_URL" --max 100 --json > jobs.jsonl
   sqs-envelope receive --queue-url "$QUEUE_URL" --keep    # look without consuming
 ${EXIT_CODES_HELP}
   3  at least one message could not be opened`,
-      ),
+        ),
+    ),
   ).action(async (options: ReceiveCommandOptions) => {
     outcome.exitCode = await receive(options)
   })
 
   withAws(
-    program
-      .command('run')
-      .summary('run a worker: the consumer runner with a handler file')
-      .description(
-        'Runs the consumer runner on the queue(s) with the default export of FILE as the handler, an async\n' +
-          'function (job, context): resolve to acknowledge, throw to leave the job for redelivery. SIGTERM or\n' +
-          'SIGINT stops it gracefully: nothing new is received, in-flight jobs get --drain-timeout to finish.\n' +
-          'Every --status-interval a status line on stderr: handled/s, in flight, quarantined, KMS calls, cache hits.',
-      )
-      .requiredOption('--queue-url <url>', 'the queue (repeatable)', collect)
-      .requiredOption(
-        '--handler <file>',
-        'module whose default export handles one job (.js, .mjs; .ts on Node ≥ 22.18)',
-      )
-      .option('--pollers <n>', 'receive loops per queue (default 4)', integerIn('--pollers', 1, 64))
-      .option('--batch-size <n>', 'messages per receive (default 10)', integerIn('--batch-size', 1, 10))
-      .option('--kms-concurrency <n>', 'KMS calls in flight at most (default 10)', integerIn('--kms-concurrency', 1))
-      .option('--wait-seconds <s>', 'long-poll wait, 1-20 (default 20)', integerIn('--wait-seconds', 1, 20))
-      .option(
-        '--visibility-timeout <s>',
-        "visibility timeout of received jobs (default: the queue's)",
-        integerIn('--visibility-timeout', 1, 43_200),
-      )
-      .option(
-        '--heartbeat-interval <s>',
-        'renew the visibility of running jobs this often',
-        integerIn('--heartbeat-interval', 1, 43_199),
-      )
-      .option(
-        '--handler-timeout <duration>',
-        "abort a handler's signal after this long and count it failed",
-        durationMs('--handler-timeout'),
-      )
-      .option(
-        '--drain-timeout <duration>',
-        'how long in-flight jobs may run after a stop signal',
-        durationMs('--drain-timeout'),
-        30_000,
-      )
-      .option(
-        '--status-interval <duration>',
-        'how often to print a status line',
-        durationMs('--status-interval'),
-        5_000,
-      )
-      .option('--allowed-key-arn <arn>', 'accept only data keys of this KMS key (repeatable)', collect)
-      .option('--context <key=value>', 'required encryption context entry (repeatable)', keyValue('--context'))
-      .option('--quarantine-queue-url <url>', "where unopenable messages go (default: the queue's DLQ)")
-      .addHelpText(
-        'after',
-        `
+    withOpenerOptions(
+      program
+        .command('run')
+        .summary('run a worker: the consumer runner with a handler file')
+        .description(
+          'Runs the consumer runner on the queue(s) with the default export of FILE as the handler, an async\n' +
+            'function (job, context): resolve to acknowledge, throw to leave the job for redelivery. SIGTERM or\n' +
+            'SIGINT stops it gracefully: nothing new is received, in-flight jobs get --drain-timeout to finish.\n' +
+            'Every --status-interval a status line on stderr: handled/s, in flight, quarantined, KMS calls, cache hits.',
+        )
+        .requiredOption('--queue-url <url>', 'the queue (repeatable)', collect)
+        .requiredOption(
+          '--handler <file>',
+          'module whose default export handles one job (.js, .mjs; .ts on Node ≥ 22.18)',
+        )
+        .option('--pollers <n>', 'receive loops per queue (default 4)', integerIn('--pollers', 1, 64))
+        .option('--batch-size <n>', 'messages per receive (default 10)', integerIn('--batch-size', 1, 10))
+        .option('--kms-concurrency <n>', 'KMS calls in flight at most (default 10)', integerIn('--kms-concurrency', 1))
+        .option('--wait-seconds <s>', 'long-poll wait, 1-20 (default 20)', integerIn('--wait-seconds', 1, 20))
+        .option(
+          '--visibility-timeout <s>',
+          "visibility timeout of received jobs (default: the queue's)",
+          integerIn('--visibility-timeout', 1, 43_200),
+        )
+        .option(
+          '--heartbeat-interval <s>',
+          'renew the visibility of running jobs this often',
+          integerIn('--heartbeat-interval', 1, 43_199),
+        )
+        .option(
+          '--handler-timeout <duration>',
+          "abort a handler's signal after this long and count it failed",
+          durationMs('--handler-timeout', 1),
+        )
+        .option(
+          '--drain-timeout <duration>',
+          'how long in-flight jobs may run after a stop signal',
+          durationMs('--drain-timeout'),
+          30_000,
+        )
+        .option(
+          '--status-interval <duration>',
+          'how often to print a status line',
+          durationMs('--status-interval', 1),
+          5_000,
+        )
+        .addHelpText(
+          'after',
+          `
 Durations: 500ms, 10s, 2m, or a number of seconds.
 
 Example (handler.mjs: export default async function (job, { messageId }) { await process(job) }):
   sqs-envelope run --queue-url "$QUEUE_URL" --handler ./handler.mjs --pollers 8 --drain-timeout 20s
 ${EXIT_CODES_HELP}
   0 also after a stop signal once in-flight jobs finished or the drain timeout passed`,
-      ),
+        ),
+    ),
   ).action(async (options: RunCommandOptions) => {
     outcome.exitCode = await run(options)
   })

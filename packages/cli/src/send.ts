@@ -30,8 +30,23 @@ export interface SendCommandOptions extends AwsOptions {
 /** Lines sealed and sent per `Producer.send` call: enough to fill its concurrent batches, bounded in memory. */
 const LINES_PER_SEND = 1000
 
+/**
+ * `JSON.parse`, except that a failure says where, never what: V8's SyntaxError quotes the input
+ * (`Unexpected token 'h', "hello …" is not valid JSON`), and the input is a payload.
+ */
+export function parseJsonPayload(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    // Only the position (a number) is kept from V8's message.
+    const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1]
+    const where = position === undefined ? '' : ` at position ${position}`
+    throw new SyntaxError(`invalid JSON${where} (${text.length} characters)`)
+  }
+}
+
 function payload(text: string, contentType: ContentType): unknown {
-  if (contentType === 'json') return JSON.parse(text) as unknown
+  if (contentType === 'json') return parseJsonPayload(text)
   if (contentType === 'bytes') return Buffer.from(text, 'utf8')
   return text
 }

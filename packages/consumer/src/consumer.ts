@@ -9,6 +9,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, type OpenedMessage, SqsEnvelopeError } from '@sqs-envelope/core'
+import { timerOption } from '@sqs-envelope/core/validation'
 import { backoffMs, backoffSeconds } from './backoff.ts'
 import { KmsBreaker, SUSPECT_KMS_CODES } from './breaker.ts'
 import type { ConsumerEvents, ConsumerMetrics, MessageRef, QuarantineEvent } from './events.ts'
@@ -103,6 +104,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+function noop(): void {}
+
 function receiveCountOf(message: Message): number {
   const count = Number(message.Attributes?.ApproximateReceiveCount)
   return Number.isSafeInteger(count) && count >= 1 ? count : 1
@@ -160,6 +163,8 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   #receiveController = new AbortController()
   #handlerController = new AbortController()
   #stopping: Promise<void> | undefined
+  /** Set by Symbol.asyncDispose: what this consumer built is closed, so it cannot start again. */
+  #disposed = false
   /** Jobs whose batch let its poller go before they finished (see stragglerAfterMs). */
   #detached = 0
   #idleWaiters: Array<() => void> = []
@@ -202,8 +207,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     }
   }
 
-  /** Starts the pollers. Does nothing while running; after `stop()` resolved, starts again. */
+  /** Starts the pollers. Does nothing while running; after `stop()` resolved, starts again; after disposal, throws CLOSED. */
   start(): void {
+    if (this.#disposed) throw new SqsEnvelopeError('CLOSED', 'start() was called after the consumer was disposed')
     if (this.#state === 'running') return
     if (this.#state === 'stopping') {
       throw new SqsEnvelopeError('CLOSED', 'start() was called while stop() is still in progress; await stop() first')
@@ -221,27 +227,20 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   }
 
   /**
-   * Stops at once: pending long polls are aborted (their messages stay in the queue), no new
-   * message reaches a handler. In-flight jobs finish (deletes, visibility changes and quarantine
+   * Stops at once: pending long polls are aborted, no new message reaches a handler. A poll that
+   * SQS had already answered when it was aborted took messages this consumer never sees: they stay
+   * in the queue and come back after the visibility timeout (nothing is lost). In-flight jobs finish (deletes, visibility changes and quarantine
    * sends included) for up to `timeoutMs`, after which handler signals are aborted and their
    * messages released. Resolves when nothing is in flight. Idempotent.
    */
   stop(options: StopOptions = {}): Promise<void> {
     if (this.#stopping) return this.#stopping
     if (this.#state === 'stopped') return Promise.resolve()
-    const timeoutMs =
-      options.timeoutMs === undefined
-        ? this.#options.drainTimeoutMs
-        : Number.isSafeInteger(options.timeoutMs) && options.timeoutMs >= 0
-          ? options.timeoutMs
-          : undefined
-    if (timeoutMs === undefined) {
-      return Promise.reject(
-        new SqsEnvelopeError(
-          'OPTION_INVALID',
-          `timeoutMs must be an integer ≥ 0; received ${String(options.timeoutMs)}`,
-        ),
-      )
+    let timeoutMs: number
+    try {
+      timeoutMs = timerOption('timeoutMs', options.timeoutMs, this.#options.drainTimeoutMs, 0)
+    } catch (error) {
+      return Promise.reject(error)
     }
     this.#state = 'stopping'
     for (const p of this.#pollers) p.poller.stop()
@@ -284,8 +283,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     }
   }
 
-  /** Stops, then closes what this consumer built (the opener, zero-filling its keys; the SQS client). */
+  /**
+   * Stops, then closes what this consumer built (the opener, zero-filling its keys; the SQS client).
+   * Idempotent; `start()` afterwards throws CLOSED (its clients are gone).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed = true
     await this.stop()
     if (this.#ownsOpener) this.#opener.close()
     if (this.#ownsSqs) this.#sqs.destroy()
@@ -437,7 +440,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     this.#counts.inFlight += messages.length
     if (this.#counts.inFlight > this.#counts.maxInFlight) this.#counts.maxInFlight = this.#counts.inFlight
     publish({ event: 'received', queueUrl, count: messages.length })
-    for (const message of messages) this.emit('message_received', this.#ref(message, queueUrl))
+    if (this.listenerCount('message_received') > 0) {
+      for (const message of messages) this.emit('message_received', this.#ref(message, queueUrl))
+    }
 
     const results = await Promise.all(messages.map((message) => this.#open(message, queueUrl)))
     const opened: Array<Extract<Opened, { kind: 'opened' }>> = []
@@ -720,7 +725,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   /** The signal a handler gets: aborted on handler timeout or when stop() gives up. */
   #handlerSignal(): { signal: AbortSignal; done: () => void } {
     const timeoutMs = this.#options.handlerTimeoutMs
-    if (timeoutMs === undefined) return { signal: this.#handlerController.signal, done: () => {} }
+    if (timeoutMs === undefined) return { signal: this.#handlerController.signal, done: noop }
     const timeout = new AbortController()
     const timer = setTimeout(
       () =>

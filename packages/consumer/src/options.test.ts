@@ -1,3 +1,4 @@
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import { isSqsEnvelopeError } from '@sqs-envelope/core'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { EnvelopeConsumer } from './consumer.ts'
@@ -53,7 +54,9 @@ describe('resolveConsumerOptions', () => {
     expect(rejection({ queueUrl: [] })).toMatch(/^queueUrl must be a queue URL or a non-empty array/)
     expect(rejection({ queueUrl: [queueUrl, queueUrl] })).toMatch(/^queueUrl must be distinct queue URLs/)
     expect(rejection({ handleMessage: undefined })).toMatch(/^handleMessage must be a function/)
-    expect(rejection({ handlerTimeoutMs: 1.5 })).toBe('handlerTimeoutMs must be an integer ≥ 1; received 1.5')
+    expect(rejection({ handlerTimeoutMs: 1.5 })).toBe(
+      'handlerTimeoutMs must be an integer from 1 to 2147483647; received 1.5',
+    )
     expect(rejection({ heartbeatInterval: 10 })).toBe(
       'heartbeatInterval must be less than visibilityTimeout (undefined); received 10',
     )
@@ -66,11 +69,50 @@ describe('resolveConsumerOptions', () => {
     )
     expect(rejection({ breakerThreshold: -1 })).toBe('breakerThreshold must be an integer ≥ 0; received -1')
     expect(rejection({ breakerProbeBaseDelayMs: 5000, breakerProbeMaxDelayMs: 10 })).toMatch(
-      /^breakerProbeMaxDelayMs must be an integer ≥ 5000/,
+      /^breakerProbeMaxDelayMs must be an integer from 5000 to 2147483647/,
     )
     expect(rejection({ quarantineQueueUrl: 'queue' })).toMatch(/^quarantineQueueUrl must be an http\(s\) SQS queue URL/)
-    expect(rejection({ drainTimeoutMs: -1 })).toBe('drainTimeoutMs must be an integer ≥ 0; received -1')
-    expect(rejection({ stragglerAfterMs: 0 })).toBe('stragglerAfterMs must be an integer ≥ 1; received 0')
+    expect(rejection({ drainTimeoutMs: -1 })).toBe(
+      'drainTimeoutMs must be an integer from 0 to 2147483647; received -1',
+    )
+    expect(rejection({ stragglerAfterMs: 0 })).toBe(
+      'stragglerAfterMs must be an integer from 1 to 2147483647; received 0',
+    )
+  })
+
+  it('refuses a timer option longer than a Node.js timer can wait (it would fire after 1 ms)', () => {
+    const tooLong = 2 ** 31
+    for (const name of [
+      'handlerTimeoutMs',
+      'breakerProbeBaseDelayMs',
+      'breakerProbeMaxDelayMs',
+      'stragglerAfterMs',
+      'drainTimeoutMs',
+    ] as const) {
+      expect(rejection({ [name]: tooLong })).toMatch(new RegExp(`^${name} must be an integer from \\d+ to 2147483647`))
+    }
+    expect(resolveConsumerOptions({ queueUrl, handleMessage, handlerTimeoutMs: 2 ** 31 - 1 }).handlerTimeoutMs).toBe(
+      2 ** 31 - 1,
+    )
+  })
+
+  it('stop({ timeoutMs }) refuses a timeout longer than a timer can wait', async () => {
+    // A stand-in client whose long poll waits until aborted: no network in a unit test.
+    const sqs = {
+      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        new Promise((_resolve, reject) =>
+          options?.abortSignal?.addEventListener('abort', () => reject(options.abortSignal?.reason)),
+        ),
+    } as unknown as SQSClient
+    const consumer = new EnvelopeConsumer({ queueUrl, handleMessage, sqs, region: 'us-east-1' })
+    consumer.start()
+    try {
+      await expect(consumer.stop({ timeoutMs: 2 ** 31 })).rejects.toThrow(
+        'timeoutMs must be an integer from 0 to 2147483647; received 2147483648',
+      )
+    } finally {
+      await consumer.stop({ timeoutMs: 0 })
+    }
   })
 
   it('the constructor validates (no client is built for bad options), and core options are checked too', () => {
@@ -105,6 +147,20 @@ describe('public types', () => {
     consumer.on('message_recieved', () => {})
     expect(consumer.status).toEqual({ isRunning: false, isPolling: false, state: 'stopped', breaker: 'closed' })
     expect(JSON.stringify(consumer)).toBe(`{"queueUrls":["${queueUrl}"],"state":"stopped"}`)
+  })
+
+  it('start() after Symbol.asyncDispose throws CLOSED (the clients it built are destroyed); disposing twice is fine', async () => {
+    const consumer = new EnvelopeConsumer({ queueUrl, handleMessage, region: 'us-east-1' })
+    await consumer[Symbol.asyncDispose]()
+    await consumer[Symbol.asyncDispose]()
+    let error: unknown
+    try {
+      consumer.start()
+    } catch (caught) {
+      error = caught
+    }
+    if (error === undefined) await consumer.stop({ timeoutMs: 0 })
+    expect(isSqsEnvelopeError(error) && error.code).toBe('CLOSED')
   })
 
   it('stop() before start() resolves at once', async () => {

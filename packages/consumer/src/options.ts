@@ -1,6 +1,6 @@
 import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import type { EnvelopeOpener, OpenerOptions } from '@sqs-envelope/core'
-import { describeValue, integerOption, invalidOption } from '@sqs-envelope/core/validation'
+import { describeValue, integerOption, invalidOption, timerOption } from '@sqs-envelope/core/validation'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
 import type { BatchHandler, MessageHandler } from './handler.ts'
 
@@ -41,7 +41,7 @@ export interface ConsumerOptions<T = unknown> extends OpenerOptions {
   readonly heartbeatInterval?: number
   /** More system attributes to receive (ApproximateReceiveCount and MessageGroupId are always requested). @defaultValue none */
   readonly messageSystemAttributeNames?: readonly MessageSystemAttributeName[]
-  /** Abort a handler's signal and count it as failed after this many ms. Integer ≥ 1. @defaultValue no timeout */
+  /** Abort a handler's signal and count it as failed after this many ms. Integer from 1 to 2147483647 (2^31 - 1, the longest a timer can wait). @defaultValue no timeout */
   readonly handlerTimeoutMs?: number
   /**
    * Where permanently unopenable messages go, intact. @defaultValue the source queue's DLQ from its
@@ -54,18 +54,18 @@ export interface ConsumerOptions<T = unknown> extends OpenerOptions {
   readonly handlerErrorBackoff?: BackoffOptions | false
   /** Suspect KMS failures in a row (access denied, key disabled or not found) still quarantined before the breaker opens. Integer ≥ 0. @defaultValue 3 */
   readonly breakerThreshold?: number
-  /** First wait of an open breaker before a probe, in ms. Integer ≥ 1. @defaultValue 1000 */
+  /** First wait of an open breaker before a probe, in ms. Integer from 1 to 2147483647. @defaultValue 1000 */
   readonly breakerProbeBaseDelayMs?: number
-  /** Longest wait between probes of an open breaker, in ms. Integer ≥ breakerProbeBaseDelayMs. @defaultValue 60000 */
+  /** Longest wait between probes of an open breaker, in ms. Integer from breakerProbeBaseDelayMs to 2147483647. @defaultValue 60000 */
   readonly breakerProbeMaxDelayMs?: number
   /**
    * How long a poller waits for the slowest jobs of its batch before polling again, in ms: past it, the
    * unfinished jobs run on detached (at most `pollers × batchSize` at a time) and are deleted when they
    * resolve. Per-message handlers on standard queues only (a batch handler, or FIFO order, holds the
-   * poller). Integer ≥ 1. @defaultValue 1000
+   * poller). Integer from 1 to 2147483647. @defaultValue 1000
    */
   readonly stragglerAfterMs?: number
-  /** Time `stop()` lets in-flight handlers run before aborting their signals, in ms. Integer ≥ 0. @defaultValue 30000 */
+  /** Time `stop()` lets in-flight handlers run before aborting their signals, in ms. Integer from 0 to 2147483647. @defaultValue 30000 */
   readonly drainTimeoutMs?: number
   /** Log lines for failures the events also report. @defaultValue none */
   readonly logger?: ConsumerLogger
@@ -162,7 +162,7 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
   if (!Array.isArray(systemNames) || systemNames.some((name) => typeof name !== 'string')) {
     throw invalidOption('messageSystemAttributeNames', 'an array of SQS message system attribute names', systemNames)
   }
-  const probeBase = integerOption(
+  const probeBase = timerOption(
     'breakerProbeBaseDelayMs',
     options.breakerProbeBaseDelayMs,
     CONSUMER_DEFAULTS.breakerProbeBaseDelayMs,
@@ -189,7 +189,10 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
     messageSystemAttributeNames: [
       ...new Set<MessageSystemAttributeName>(['ApproximateReceiveCount', 'MessageGroupId', ...systemNames]),
     ],
-    handlerTimeoutMs: optionalInteger('handlerTimeoutMs', options.handlerTimeoutMs, 1),
+    handlerTimeoutMs:
+      options.handlerTimeoutMs === undefined
+        ? undefined
+        : timerOption('handlerTimeoutMs', options.handlerTimeoutMs, 0, 1),
     quarantineQueueUrl:
       options.quarantineQueueUrl === undefined
         ? undefined
@@ -203,18 +206,13 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
       0,
     ),
     breakerProbeBaseDelayMs: probeBase,
-    breakerProbeMaxDelayMs: integerOption(
+    breakerProbeMaxDelayMs: timerOption(
       'breakerProbeMaxDelayMs',
       options.breakerProbeMaxDelayMs,
       Math.max(CONSUMER_DEFAULTS.breakerProbeMaxDelayMs, probeBase),
       probeBase,
     ),
-    drainTimeoutMs: integerOption('drainTimeoutMs', options.drainTimeoutMs, CONSUMER_DEFAULTS.drainTimeoutMs, 0),
-    stragglerAfterMs: integerOption(
-      'stragglerAfterMs',
-      options.stragglerAfterMs,
-      CONSUMER_DEFAULTS.stragglerAfterMs,
-      1,
-    ),
+    drainTimeoutMs: timerOption('drainTimeoutMs', options.drainTimeoutMs, CONSUMER_DEFAULTS.drainTimeoutMs, 0),
+    stragglerAfterMs: timerOption('stragglerAfterMs', options.stragglerAfterMs, CONSUMER_DEFAULTS.stragglerAfterMs, 1),
   }
 }

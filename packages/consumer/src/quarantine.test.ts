@@ -60,6 +60,21 @@ describe('quarantineInput', () => {
     })
   })
 
+  it('with 10 attributes already, adds none: an 11th would make SQS refuse the move every time', () => {
+    const attributes = Object.fromEntries(
+      Array.from({ length: 10 }, (_, i) => [`k${i}`, { DataType: 'String', StringValue: String(i) }]),
+    )
+    const input = quarantineInput(
+      { MessageId: 'm', Body: 'b', MessageAttributes: attributes },
+      'BODY_NOT_JSON',
+      source,
+      target,
+      now,
+    )
+    expect(input.MessageAttributes).toEqual(attributes)
+    expect(input.MessageBody).toBe('b')
+  })
+
   it('to a FIFO quarantine queue: the group of the source message, deduplicated by message id', () => {
     const input = quarantineInput(
       { MessageId: 'm9', Body: 'b', Attributes: { MessageGroupId: 'g1' } },

@@ -14,7 +14,7 @@ export const ATTRIBUTE_QUARANTINE_CODE = 'SqsEnvelope.QuarantineCode'
 export const ATTRIBUTE_QUARANTINE_SOURCE = 'SqsEnvelope.QuarantineSource'
 /** Attribute added to a quarantined message: when it was quarantined (ISO 8601). */
 export const ATTRIBUTE_QUARANTINE_TIME = 'SqsEnvelope.QuarantineTime'
-/** Used instead of the three above when the message already has more than 7 attributes (SQS allows 10). */
+/** Used instead of the three above when the message already has 8 or 9 attributes (SQS allows 10); with 10, nothing is added. */
 export const ATTRIBUTE_QUARANTINE = 'SqsEnvelope.Quarantine'
 
 const SQS_MAX_ATTRIBUTES = 10
@@ -45,9 +45,11 @@ export function quarantineInput(
     attributes[ATTRIBUTE_QUARANTINE_CODE] = { DataType: 'String', StringValue: added.code }
     attributes[ATTRIBUTE_QUARANTINE_SOURCE] = { DataType: 'String', StringValue: added.sourceQueueUrl }
     attributes[ATTRIBUTE_QUARANTINE_TIME] = { DataType: 'String', StringValue: added.time }
-  } else {
+  } else if (Object.keys(attributes).length < SQS_MAX_ATTRIBUTES) {
     attributes[ATTRIBUTE_QUARANTINE] = { DataType: 'String', StringValue: JSON.stringify(added) }
   }
+  // With 10 already, none is added: SQS would refuse an 11th, and the message could never be moved.
+  // The code, the source and the time are in the message_quarantined event.
   const input: SendMessageCommandInput = {
     QueueUrl: quarantineQueueUrl,
     MessageBody: message.Body ?? '',

@@ -11,6 +11,27 @@ function refused(job: unknown, queue = standard, contentType: 'text' | 'json' | 
 }
 
 describe('prepareJob', () => {
+  it('a malformed per-message encryption context refuses that job alone (it used to reject the whole send)', () => {
+    expect(refused({ body: 'x', encryptionContext: { tenant: 1 } })).toEqual([
+      'OPTION_INVALID',
+      'encryptionContext must be an object of string values; received an object',
+    ])
+    const out = prepareJob({ body: 'x', encryptionContext: { tenant: 't1' } }, 0, 'text', standard) as PreparedJob
+    // Version, content type and context attributes: name + data type + value of each.
+    const expected =
+      'SqsEnvelope.Version'.length +
+      6 +
+      1 +
+      'SqsEnvelope.ContentType'.length +
+      6 +
+      'text/plain; charset=utf-8'.length +
+      'SqsEnvelope.Context'.length +
+      6 +
+      '{"tenant":"t1"}'.length
+    expect(out.contextAttributeBytes).toBe(expected)
+    expect((prepareJob('x', 0, 'text', standard) as PreparedJob).contextAttributeBytes).toBeUndefined()
+  })
+
   it('a string is a text payload; its UTF-8 length is measured', () => {
     const out = prepareJob('ünï', 3, 'text', standard) as PreparedJob
     expect(out).toMatchObject({ index: 3, contentType: 'text', plaintext: 'ünï', plaintextBytes: 5, attributeCount: 0 })
@@ -46,6 +67,9 @@ describe('prepareJob', () => {
     [{ body: 'x', deduplicationId: 'd' }, 'deduplicationId is for FIFO queues; this queue is a standard queue'],
     [{ body: 'x', id: 7 }, 'id must be a string; received 7'],
     [{ body: 'x', contentType: 'xml' }, 'contentType must be one of text, json, bytes; received "xml"'],
+    // Described, never echoed: a function's source, a byte array's contents.
+    [{ body: 'x', id: () => 'source text' }, 'id must be a string; received a function'],
+    [{ body: 'x', id: new Uint8Array(4) }, 'id must be a string; received a Uint8Array of 4 bytes'],
   ])('%j → MESSAGE_INVALID', (job, message) => {
     expect(refused(job)).toEqual(['MESSAGE_INVALID', message])
   })

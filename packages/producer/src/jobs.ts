@@ -1,8 +1,10 @@
 import { Buffer } from 'node:buffer'
 import { type EncryptionContext, SqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
+import { describeValue } from '@sqs-envelope/core/validation'
 import {
   CONTENT_TYPES,
   type ContentType,
+  encodeAttributes,
   encodePayload,
   type SealablePayloadByContentType,
 } from '@sqs-envelope/core/wire'
@@ -82,6 +84,8 @@ export interface PreparedJob {
   readonly plaintext: string | Uint8Array
   readonly plaintextBytes: number
   readonly encryptionContext: EncryptionContext | undefined
+  /** Bytes SQS counts for the envelope's attributes under the job's own context; undefined without one. */
+  readonly contextAttributeBytes: number | undefined
   readonly messageAttributes: Readonly<Record<string, MessageAttributeValue>> | undefined
   /** Bytes SQS counts for the caller's own attributes. */
   readonly attributeBytes: number
@@ -127,11 +131,21 @@ function refuse(code: SqsEnvelopeErrorCode, message: string): never {
   throw new Refusal(code, message)
 }
 
+/** `encode()`, its SqsEnvelopeError turned into a refusal of the job. */
+function refusing<T>(encode: () => T): T {
+  try {
+    return encode()
+  } catch (error) {
+    if (error instanceof SqsEnvelopeError) refuse(error.code, error.message)
+    throw error
+  }
+}
+
+/** Core's description of a received value, except that a long string (an id, a name) is not quoted even in part. */
 function show(value: unknown): string {
-  if (typeof value === 'string')
-    return value.length <= 40 ? JSON.stringify(value) : `a string of ${value.length} characters`
-  if (value === null || typeof value !== 'object') return String(value)
-  return Array.isArray(value) ? 'an array' : 'an object'
+  return typeof value === 'string' && value.length > 40
+    ? `a string of ${value.length} characters`
+    : describeValue(value)
 }
 
 function checkAttributes(attributes: unknown): { bytes: number; count: number } {
@@ -242,23 +256,23 @@ export function prepareJob(
         `a message may have ${MAX_ATTRIBUTES} attributes, of which the envelope takes 2 (3 with an encryption context); received ${attributeCount} of its own`,
       )
     }
-    let plaintext: string | Uint8Array
-    try {
-      plaintext = encodePayload(
-        message ? message.body : (job as SealablePayloadByContentType[ContentType]),
-        contentType,
-      )
-    } catch (error) {
-      if (error instanceof SqsEnvelopeError) refuse(error.code, error.message)
-      throw error
-    }
+    const encryptionContext = message?.encryptionContext
+    // Encoded here so that a malformed context refuses this job alone, not the whole send.
+    const contextAttributeBytes =
+      encryptionContext === undefined
+        ? undefined
+        : attributesBytes(refusing(() => encodeAttributes({ contentType, encryptionContext })))
+    const plaintext = refusing(() =>
+      encodePayload(message ? message.body : (job as SealablePayloadByContentType[ContentType]), contentType),
+    )
     return {
       index,
       id,
       contentType,
       plaintext,
       plaintextBytes: typeof plaintext === 'string' ? Buffer.byteLength(plaintext) : plaintext.byteLength,
-      encryptionContext: message?.encryptionContext,
+      encryptionContext,
+      contextAttributeBytes,
       messageAttributes: message?.messageAttributes,
       attributeBytes,
       attributeCount,

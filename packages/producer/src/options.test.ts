@@ -43,6 +43,15 @@ describe('resolveProducerOptions', () => {
       { ...base, sqsRetryBaseDelayMs: 100, sqsRetryMaxDelayMs: 10 },
       /^sqsRetryMaxDelayMs must be ≥ sqsRetryBaseDelayMs \(100\); received 10$/,
     ],
+    // A longer timer would fire after 1 ms: the backoff would not wait at all.
+    [
+      { ...base, sqsRetryBaseDelayMs: 2 ** 31 },
+      /^sqsRetryBaseDelayMs must be an integer from 0 to 2147483647; received 2147483648$/,
+    ],
+    [
+      { ...base, sqsRetryMaxDelayMs: 2 ** 31 },
+      /^sqsRetryMaxDelayMs must be an integer from 0 to 2147483647; received 2147483648$/,
+    ],
     [{ ...base, contentType: 'xml' }, /^contentType must be one of text, json, bytes; received "xml"$/],
     [{ ...base, contentBasedDeduplication: 'yes' }, /^contentBasedDeduplication must be a boolean; received "yes"$/],
     [

@@ -1,6 +1,12 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { type EnvelopeSealer, type SealerOptions, SqsEnvelopeError } from '@sqs-envelope/core'
-import { contentTypeOption, describeValue, integerOption, invalidOption } from '@sqs-envelope/core/validation'
+import {
+  contentTypeOption,
+  describeValue,
+  integerOption,
+  invalidOption,
+  timerOption,
+} from '@sqs-envelope/core/validation'
 import type { ContentType } from '@sqs-envelope/core/wire'
 
 /** What every producer takes, whichever way it seals. */
@@ -28,9 +34,9 @@ export interface ProducerBaseOptions<C extends ContentType = 'text'> {
    * failed entries of a batch are sent again. Integer ≥ 1. @defaultValue 5
    */
   readonly sqsMaxAttempts?: number
-  /** Base of the full-jitter exponential backoff between attempts, in ms. Integer ≥ 0. @defaultValue 50 */
+  /** Base of the full-jitter exponential backoff between attempts, in ms. Integer from 0 to 2147483647 (2^31 - 1, the longest a timer can wait). @defaultValue 50 */
   readonly sqsRetryBaseDelayMs?: number
-  /** Cap of one backoff, in ms. Integer ≥ sqsRetryBaseDelayMs. @defaultValue 2000 */
+  /** Cap of one backoff, in ms. Integer from sqsRetryBaseDelayMs to 2147483647. @defaultValue 2000 */
   readonly sqsRetryMaxDelayMs?: number
   /**
    * FIFO queues: give every message without its own `deduplicationId` one derived from its
@@ -108,13 +114,13 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
     throw invalidOption('kmsKeyId', 'a KMS key id, ARN or alias (or give a sealer)', kmsKeyId)
   }
   const contentType = contentTypeOption('contentType', options.contentType, PRODUCER_DEFAULTS.contentType)
-  const retryBaseDelayMs = integerOption(
+  const retryBaseDelayMs = timerOption(
     'sqsRetryBaseDelayMs',
     options.sqsRetryBaseDelayMs,
     PRODUCER_DEFAULTS.sqsRetryBaseDelayMs,
     0,
   )
-  const retryMaxDelayMs = integerOption(
+  const retryMaxDelayMs = timerOption(
     'sqsRetryMaxDelayMs',
     options.sqsRetryMaxDelayMs,
     Math.max(PRODUCER_DEFAULTS.sqsRetryMaxDelayMs, retryBaseDelayMs),

@@ -122,7 +122,8 @@ export class Producer<C extends ContentType = 'text'> {
       this.#ownsSealer = false
       this.#defaultContext = undefined
     } else {
-      const { queueUrl: _q, sqs: _s, contentType: _c, ...sealerOptions } = options
+      // The deduplication secret stays here: the sealer has no use for it.
+      const { queueUrl: _q, sqs: _s, contentType: _c, deduplicationSecret: _d, ...sealerOptions } = options
       this.#sealer = new EnvelopeSealer(sealerOptions)
       this.#ownsSealer = true
       this.#defaultContext = options.encryptionContext
@@ -197,9 +198,9 @@ export class Producer<C extends ContentType = 'text'> {
     }
   }
 
-  /** ApproximateNumberOfMessages of the queue, as sqs-producer's `queueSize()`. */
-  async queueSize(): Promise<number> {
-    const attributes = await this.#getAttributes(['ApproximateNumberOfMessages'])
+  /** ApproximateNumberOfMessages of the queue, as sqs-producer's `queueSize()`; `signal` aborts the request. */
+  async queueSize(options: SendOptions = {}): Promise<number> {
+    const attributes = await this.#getAttributes(['ApproximateNumberOfMessages'], options.signal)
     return Number(attributes.ApproximateNumberOfMessages ?? 0)
   }
 
@@ -254,9 +255,14 @@ export class Producer<C extends ContentType = 'text'> {
     }
   }
 
-  /** The queue's size limit and type, read once (a failed read is tried again by the next send). */
+  /**
+   * The queue's size limit and type, read once (a failed read is tried again by the next send). The
+   * read is shared by every send that waits for it, so no one send's signal aborts it: an aborted
+   * send stops waiting, and the others still get their answer.
+   */
   #queueInfo(signal: AbortSignal | undefined): Promise<QueueInfo> {
-    this.#queue ??= this.#getAttributes(QUEUE_ATTRIBUTES, signal).then(
+    if (signal?.aborted && this.#queue === undefined) return Promise.reject(abortedBeforeQueueInfo(signal))
+    this.#queue ??= this.#getAttributes(QUEUE_ATTRIBUTES).then(
       (attributes) => ({
         maxMessageBytes: Number(attributes.MaximumMessageSize ?? 262_144),
         fifo: attributes.FifoQueue === 'true' || this.#options.queueUrl.endsWith('.fifo'),
@@ -267,7 +273,7 @@ export class Producer<C extends ContentType = 'text'> {
         throw error
       },
     )
-    return this.#queue
+    return signal === undefined ? this.#queue : untilAborted(this.#queue, signal)
   }
 
   async #send(
@@ -380,14 +386,17 @@ export class Producer<C extends ContentType = 'text'> {
     return sealedBodyBytes(job.plaintextBytes, dataKeyChars) + job.attributeBytes + this.#envelopeAttributeBytes(job)
   }
 
+  /** The envelope's attributes: measured once per job under its own context, once per content type under the producer's. */
   #envelopeAttributeBytes(job: PreparedJob): number {
-    const context = job.encryptionContext ?? this.#defaultContext
-    if (context !== undefined) {
-      return attributesBytes(encodeAttributes({ contentType: job.contentType, encryptionContext: context }))
-    }
+    if (job.contextAttributeBytes !== undefined) return job.contextAttributeBytes
     let bytes = this.#envelopeBytes.get(job.contentType)
     if (bytes === undefined) {
-      bytes = attributesBytes(encodeAttributes({ contentType: job.contentType }))
+      const context = this.#defaultContext
+      bytes = attributesBytes(
+        encodeAttributes(
+          context ? { contentType: job.contentType, encryptionContext: context } : { contentType: job.contentType },
+        ),
+      )
       this.#envelopeBytes.set(job.contentType, bytes)
     }
     return bytes
@@ -571,6 +580,30 @@ function toEntry({ job, body, attributes, deduplicationId }: SealedJob): SendMes
     ...(deduplicationId === undefined ? {} : { MessageDeduplicationId: deduplicationId }),
     ...(job.delaySeconds === undefined ? {} : { DelaySeconds: job.delaySeconds }),
   }
+}
+
+function abortedBeforeQueueInfo(signal: AbortSignal): SqsEnvelopeError {
+  return new SqsEnvelopeError('ABORTED', "the send was aborted before the queue's attributes were known", {
+    cause: signal.reason,
+  })
+}
+
+/** `promise`, or an ABORTED rejection as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedBeforeQueueInfo(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }
 
 function tooLarge(bytes: number, queue: QueueFacts, lowerBound: boolean): string {
