@@ -1,0 +1,91 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { inspect } from 'node:util'
+import { CONSUMER_DIAGNOSTICS_CHANNEL, type ConsumerLogger, type EnvelopeConsumer } from '@sqs-envelope/consumer'
+
+/**
+ * Everything a run says about itself — log lines, events (with their errors and causes), diagnostics
+ * channel messages, metrics — as text, to search for secrets afterwards.
+ */
+export class Transcript {
+  readonly #parts: string[] = []
+  readonly #unsubscribe: Array<() => void> = []
+
+  /** A logger that writes into the transcript. */
+  readonly logger: ConsumerLogger = {
+    debug: (message, details) => this.add('debug', message, details),
+    warn: (message, details) => this.add('warn', message, details),
+    error: (message, details) => this.add('error', message, details),
+  }
+
+  add(...values: unknown[]): void {
+    for (const value of values) {
+      if (typeof value === 'string') {
+        this.#parts.push(value)
+        continue
+      }
+      this.#parts.push(inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true, maxStringLength: null }))
+      try {
+        this.#parts.push(JSON.stringify(value) ?? '')
+      } catch {
+        // Circular: inspect covered it.
+      }
+      if (value instanceof Error) this.#parts.push(String(value.stack))
+    }
+  }
+
+  /** Records every event of `consumer` (all arguments, errors with their causes). */
+  watch(consumer: EnvelopeConsumer<unknown>): void {
+    const emitter = consumer as unknown as { emit: (name: string, ...args: unknown[]) => boolean }
+    const emit = emitter.emit.bind(consumer)
+    emitter.emit = (name: string, ...args: unknown[]) => {
+      this.add(name, ...args)
+      return emit(name, ...args)
+    }
+  }
+
+  /** Records the consumer diagnostics channel until {@link close}. */
+  listenDiagnostics(): void {
+    const listener = (message: unknown) => this.add(message)
+    subscribe(CONSUMER_DIAGNOSTICS_CHANNEL, listener)
+    this.#unsubscribe.push(() => unsubscribe(CONSUMER_DIAGNOSTICS_CHANNEL, listener))
+  }
+
+  close(): void {
+    for (const fn of this.#unsubscribe.splice(0)) fn()
+  }
+
+  get text(): string {
+    return this.#parts.join('\n')
+  }
+
+  get size(): number {
+    return this.#parts.length
+  }
+}
+
+/** `secret` in every encoding it could be leaked in: utf8/latin1 text, hex (both cases), base64, base64url. */
+export function encodings(secret: Buffer): string[] {
+  const base64 = secret.toString('base64')
+  return [
+    secret.toString('latin1'),
+    secret.toString('hex'),
+    secret.toString('hex').toUpperCase(),
+    base64,
+    base64.replace(/=+$/, ''),
+    secret.toString('base64url'),
+    `${secret.toString('base64url')}${'='.repeat((4 - (secret.toString('base64url').length % 4)) % 4)}`,
+    inspect(secret),
+  ]
+}
+
+/** Which of `secrets` (named) appear in `text` in any encoding; [] when none. */
+export function findLeaks(text: string, secrets: ReadonlyMap<string, Buffer>): string[] {
+  const found: string[] = []
+  for (const [name, secret] of secrets) {
+    for (const encoded of encodings(secret)) {
+      if (encoded.length >= 8 && text.includes(encoded))
+        found.push(`${name} as ${JSON.stringify(encoded.slice(0, 12))}…`)
+    }
+  }
+  return found
+}
