@@ -23,6 +23,8 @@ export interface Fault {
   readonly durationMs: number
   /** At most this many requests hit. @defaultValue unlimited within `durationMs` */
   readonly maxHits?: number
+  /** Share of matching requests hit, 0–1 (intermittent faults). @defaultValue 1 */
+  readonly probability?: number
 }
 
 /** Options of {@link startFaultProxy}. */
@@ -160,7 +162,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           f.until > now &&
           (f.maxHits === undefined || f.hits < f.maxHits) &&
           (f.service === undefined || f.service === service) &&
-          (f.operations === undefined || f.operations.includes(operation)),
+          (f.operations === undefined || f.operations.includes(operation)) &&
+          (f.probability === undefined || Math.random() < f.probability),
       )
       if (!fault) return forward(req, body, res)
       fault.hits++
