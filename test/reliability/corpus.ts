@@ -178,11 +178,9 @@ export const UNSENDABLE_BODIES: ReadonlyArray<{ name: string; body: string; code
 ]
 
 /** Poison kinds cheap enough to mix into load and fault runs (none needs a KMS call to be refused). */
-export function cheapPoison(
-  good: { body: string; messageAttributes: RawMessage['messageAttributes'] },
-  i: number,
-): RawMessage {
+export function cheapPoison(good: RawMessage, i: number): RawMessage {
   const { encryptedDataKey, token } = parseBody(good.body)
+  const attributes = good.messageAttributes ? { messageAttributes: good.messageAttributes } : {}
   switch (i % 4) {
     case 0:
       return { body: `not json ${i}` }
@@ -191,12 +189,12 @@ export function cheapPoison(
     case 2:
       return {
         body: encodeBody(encryptedDataKey, swapChar(token, 40 + (i % 20))),
-        messageAttributes: good.messageAttributes,
+        ...attributes,
       }
     default:
       return {
         body: encodeBody(encryptedDataKey, `${token}${'A'.repeat(1 + (i % 3))}`),
-        messageAttributes: good.messageAttributes,
+        ...attributes,
       }
   }
 }
