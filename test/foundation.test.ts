@@ -10,7 +10,7 @@ import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { localstack } from './support.ts'
 
-const { sqs, kms } = localstack()
+const { target, sqs, kms } = localstack()
 
 afterAll(() => {
   sqs.destroy()
@@ -36,10 +36,21 @@ describe('LocalStack KMS', () => {
 })
 
 describe('LocalStack SQS', () => {
+  it('queue URLs name the endpoint host and port, not *.localhost.localstack.cloud (LocalStack-only: SQS_ENDPOINT_STRATEGY=path, LOCALSTACK_HOST)', async (ctx) => {
+    ctx.skip(!target.isLocalStack, `LocalStack-only: ${target.endpoint} is another AWS-compatible endpoint`)
+    const queue = await createTestQueue(sqs)
+    // The SDK sends SQS calls to the queue URL's host: it must be this LocalStack, not another on 4566.
+    const url = new URL(queue.queueUrl)
+    const endpoint = new URL(target.endpoint)
+    expect(url.port).toBe(endpoint.port)
+    expect([endpoint.hostname, '127.0.0.1', 'localhost']).toContain(url.hostname)
+    expect(url.pathname).toMatch(/^\/queue\//)
+    expect(queue.queueUrl).not.toContain('localhost.localstack.cloud')
+    await queue.delete()
+  })
+
   it('create queue, send, receive, delete', async () => {
     const queue = await createTestQueue(sqs)
-    expect(queue.queueUrl).toMatch(/^http:\/\/(127\.0\.0\.1|localhost):\d+\/(queue\/)?/)
-    expect(queue.queueUrl).not.toContain('localhost.localstack.cloud')
     const body = `hello ${randomBytes(8).toString('hex')}`
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body }))
     const { Messages } = await sqs.send(

@@ -12,6 +12,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
+import { waitReady } from '@sqs-envelope/testing/readiness'
 
 const endpoint = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566'
 const region = process.env.AWS_REGION ?? 'us-east-1'
@@ -28,13 +29,13 @@ function verified(what: string): void {
 
 async function main(): Promise<void> {
   console.log(`smoke check against ${endpoint}`)
-  const health = (await (await fetch(new URL('/_localstack/health', endpoint))).json()) as {
-    version?: string
-    services?: Record<string, string>
-  }
-  const up = (s: string | undefined) => s === 'running' || s === 'available'
-  if (!up(health.services?.sqs) || !up(health.services?.kms)) throw new Error('LocalStack SQS or KMS is not up')
-  verified(`LocalStack ${health.version} is healthy (sqs: ${health.services?.sqs}, kms: ${health.services?.kms})`)
+  // The same readiness probe the launcher and the testkit use: healthy, and the init hooks that
+  // create the demo queue and key have completed.
+  const ready = await waitReady(endpoint, { timeoutMs: 30_000, requireInit: true })
+  if (!ready.ok) throw new Error(`LocalStack is not ready: ${ready.reason}`)
+  if (ready.kind !== 'localstack') throw new Error(`${endpoint} is not LocalStack (the demo needs its init hooks)`)
+  const { version, services } = ready.health
+  verified(`LocalStack ${version} is healthy (sqs: ${services?.sqs}, kms: ${services?.kms}), init hooks completed`)
 
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: QUEUE }))
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['RedrivePolicy'] }))

@@ -1,5 +1,6 @@
 import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
-import { type EnvelopeOpener, type OpenerOptions, SqsEnvelopeError } from '@sqs-envelope/core'
+import type { EnvelopeOpener, OpenerOptions } from '@sqs-envelope/core'
+import { describeValue, integerOption, invalidOption } from '@sqs-envelope/core/validation'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
 import type { BatchHandler, MessageHandler } from './handler.ts'
 
@@ -101,55 +102,31 @@ export interface ResolvedConsumerOptions {
   readonly stragglerAfterMs: number
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value)
-  }
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
-}
-
-function invalid(name: string, expected: string, value: unknown): SqsEnvelopeError {
-  return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describe(value)}`)
-}
-
-function integer(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(
-      name,
-      max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`,
-      value,
-    )
-  }
-  return value
-}
-
 function optionalInteger(name: string, value: unknown, min: number, max?: number): number | undefined {
-  return value === undefined ? undefined : integer(name, value, 0, min, max)
+  return value === undefined ? undefined : integerOption(name, value, 0, min, max)
 }
 
 function queueUrlOption(name: string, value: unknown): string {
   if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value))
-    throw invalid(name, 'an http(s) SQS queue URL', value)
+    throw invalidOption(name, 'an http(s) SQS queue URL', value)
   return value
 }
 
 function backoffOption(name: string, value: unknown, fallback: ResolvedBackoff): ResolvedBackoff {
   if (value === undefined) return fallback
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(name, 'an object { baseDelaySeconds, maxDelaySeconds }', value)
+    throw invalidOption(name, 'an object { baseDelaySeconds, maxDelaySeconds }', value)
   }
   const options = value as BackoffOptions
   const max = MAX_VISIBILITY_TIMEOUT_SECONDS
-  const baseDelaySeconds = integer(
+  const baseDelaySeconds = integerOption(
     `${name}.baseDelaySeconds`,
     options.baseDelaySeconds,
     fallback.baseDelaySeconds,
     0,
     max,
   )
-  const maxDelaySeconds = integer(
+  const maxDelaySeconds = integerOption(
     `${name}.maxDelaySeconds`,
     options.maxDelaySeconds,
     Math.max(fallback.maxDelaySeconds, baseDelaySeconds),
@@ -161,30 +138,31 @@ function backoffOption(name: string, value: unknown, fallback: ResolvedBackoff):
 
 /** Checks every consumer option and fills in the defaults, in one place. */
 export function resolveConsumerOptions(options: ConsumerOptions<unknown>): ResolvedConsumerOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options)
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options)
   const urls = typeof options.queueUrl === 'string' ? [options.queueUrl] : options.queueUrl
   if (!Array.isArray(urls) || urls.length === 0) {
-    throw invalid('queueUrl', 'a queue URL or a non-empty array of them', options.queueUrl)
+    throw invalidOption('queueUrl', 'a queue URL or a non-empty array of them', options.queueUrl)
   }
   const queueUrls = urls.map((url, i) => queueUrlOption(urls.length === 1 ? 'queueUrl' : `queueUrl[${i}]`, url))
-  if (new Set(queueUrls).size !== queueUrls.length) throw invalid('queueUrl', 'distinct queue URLs', 'a duplicate')
+  if (new Set(queueUrls).size !== queueUrls.length)
+    throw invalidOption('queueUrl', 'distinct queue URLs', 'a duplicate')
   if (typeof options.handleMessage !== 'function' && typeof options.handleMessageBatch !== 'function') {
-    throw invalid('handleMessage', 'a function (or handleMessageBatch must be)', options.handleMessage)
+    throw invalidOption('handleMessage', 'a function (or handleMessageBatch must be)', options.handleMessage)
   }
   const visibilityTimeout = optionalInteger('visibilityTimeout', options.visibilityTimeout, 1, 43_200)
   const heartbeatInterval = optionalInteger('heartbeatInterval', options.heartbeatInterval, 1, 43_199)
   if (heartbeatInterval !== undefined && (visibilityTimeout === undefined || heartbeatInterval >= visibilityTimeout)) {
-    throw invalid(
+    throw invalidOption(
       'heartbeatInterval',
-      `less than visibilityTimeout (${describe(visibilityTimeout)})`,
+      `less than visibilityTimeout (${describeValue(visibilityTimeout)})`,
       heartbeatInterval,
     )
   }
   const systemNames = options.messageSystemAttributeNames ?? []
   if (!Array.isArray(systemNames) || systemNames.some((name) => typeof name !== 'string')) {
-    throw invalid('messageSystemAttributeNames', 'an array of SQS message system attribute names', systemNames)
+    throw invalidOption('messageSystemAttributeNames', 'an array of SQS message system attribute names', systemNames)
   }
-  const probeBase = integer(
+  const probeBase = integerOption(
     'breakerProbeBaseDelayMs',
     options.breakerProbeBaseDelayMs,
     CONSUMER_DEFAULTS.breakerProbeBaseDelayMs,
@@ -196,9 +174,15 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
       : backoffOption('handlerErrorBackoff', options.handlerErrorBackoff, CONSUMER_DEFAULTS.transientBackoff)
   return {
     queueUrls,
-    pollers: integer('pollers', options.pollers, CONSUMER_DEFAULTS.pollers, 1, 64),
-    batchSize: integer('batchSize', options.batchSize, CONSUMER_DEFAULTS.batchSize, 1, 10),
-    waitTimeSeconds: integer('waitTimeSeconds', options.waitTimeSeconds, CONSUMER_DEFAULTS.waitTimeSeconds, 1, 20),
+    pollers: integerOption('pollers', options.pollers, CONSUMER_DEFAULTS.pollers, 1, 64),
+    batchSize: integerOption('batchSize', options.batchSize, CONSUMER_DEFAULTS.batchSize, 1, 10),
+    waitTimeSeconds: integerOption(
+      'waitTimeSeconds',
+      options.waitTimeSeconds,
+      CONSUMER_DEFAULTS.waitTimeSeconds,
+      1,
+      20,
+    ),
     visibilityTimeout,
     heartbeatInterval,
     // The receive count drives backoffs; the group id lets poison reach a FIFO quarantine queue.
@@ -212,15 +196,25 @@ export function resolveConsumerOptions(options: ConsumerOptions<unknown>): Resol
         : queueUrlOption('quarantineQueueUrl', options.quarantineQueueUrl),
     transientBackoff: backoffOption('transientBackoff', options.transientBackoff, CONSUMER_DEFAULTS.transientBackoff),
     handlerErrorBackoff,
-    breakerThreshold: integer('breakerThreshold', options.breakerThreshold, CONSUMER_DEFAULTS.breakerThreshold, 0),
+    breakerThreshold: integerOption(
+      'breakerThreshold',
+      options.breakerThreshold,
+      CONSUMER_DEFAULTS.breakerThreshold,
+      0,
+    ),
     breakerProbeBaseDelayMs: probeBase,
-    breakerProbeMaxDelayMs: integer(
+    breakerProbeMaxDelayMs: integerOption(
       'breakerProbeMaxDelayMs',
       options.breakerProbeMaxDelayMs,
       Math.max(CONSUMER_DEFAULTS.breakerProbeMaxDelayMs, probeBase),
       probeBase,
     ),
-    drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, CONSUMER_DEFAULTS.drainTimeoutMs, 0),
-    stragglerAfterMs: integer('stragglerAfterMs', options.stragglerAfterMs, CONSUMER_DEFAULTS.stragglerAfterMs, 1),
+    drainTimeoutMs: integerOption('drainTimeoutMs', options.drainTimeoutMs, CONSUMER_DEFAULTS.drainTimeoutMs, 0),
+    stragglerAfterMs: integerOption(
+      'stragglerAfterMs',
+      options.stragglerAfterMs,
+      CONSUMER_DEFAULTS.stragglerAfterMs,
+      1,
+    ),
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { decodeBase64Lenient, decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
+import { seededRandom } from './test-support/seeded-random.ts'
 
 describe('encodeUrlsafeBase64', () => {
   it('pads like Python urlsafe_b64encode', () => {
@@ -74,5 +75,130 @@ describe('decodeBase64Lenient', () => {
     ['character outside both alphabets', '+/+/.g=='],
   ])('rejects %s', (_, input) => {
     expect(decodeBase64Lenient(input)).toBeUndefined()
+  })
+})
+
+// The reference: the former implementation, which proved strictness by re-encoding (slow, obviously right).
+function referenceUrlsafe(s: string): Buffer | undefined {
+  if (typeof s !== 'string' || s.length % 4 !== 0) return undefined
+  const bytes = Buffer.from(s, 'base64url')
+  const canonical = bytes.toString('base64url')
+  const padding = s.length - canonical.length
+  if (padding < 0 || padding > 2 || s !== canonical + '='.repeat(padding)) return undefined
+  return padding === (3 - (bytes.length % 3)) % 3 ? bytes : undefined
+}
+
+function referenceLenient(s: string): Buffer | undefined {
+  const urlsafe = referenceUrlsafe(s)
+  if (urlsafe !== undefined || typeof s !== 'string' || s.length % 4 !== 0) return urlsafe
+  const bytes = Buffer.from(s, 'base64')
+  return bytes.toString('base64') === s ? bytes : undefined
+}
+
+// Characters a mutation may write: both alphabets, padding, whitespace, controls, Latin-1 and
+// characters whose low byte is a base64 letter (Node's decoder folds U+0141 onto 'A').
+const MUTANTS = [
+  ...'AQgw_-+/=9z \t\n\r\0.%"\\',
+  '\u00e9',
+  '\u00ff',
+  '\u0080',
+  '\u0141',
+  '\u0161',
+  '\u2d41',
+  '\ud800',
+  '😀',
+]
+
+function mutate(s: string, random: () => number): string {
+  const pick = (n: number) => Math.floor(random() * n)
+  const at = pick(s.length + 1)
+  const char = MUTANTS[pick(MUTANTS.length)] as string
+  switch (pick(4)) {
+    case 0:
+      return s.slice(0, at) + char + s.slice(at + 1) // replace
+    case 1:
+      return s.slice(0, at) + char + s.slice(at) // insert
+    case 2:
+      return s.slice(0, at) + s.slice(at + 1) // delete
+    default:
+      return s.slice(0, at) + char + s.slice(at + 1, s.length - 1) // replace and keep the length a multiple of 4
+  }
+}
+
+describe('the strict checkers agree with re-encoding (the reference)', () => {
+  const same = (actual: Buffer | undefined, expected: Buffer | undefined) =>
+    actual === undefined ? expected === undefined : expected !== undefined && actual.equals(expected)
+
+  it('on valid encodings of every length 0..200 and on up to three mutations of each', () => {
+    const random = seededRandom(7)
+    let accepted = 0
+    let rejected = 0
+    for (let length = 0; length <= 200; length++) {
+      for (let trial = 0; trial < 40; trial++) {
+        const bytes = randomBytes(length)
+        const urlsafe = encodeUrlsafeBase64(bytes)
+        const standard = Buffer.from(bytes).toString('base64')
+        for (let input of [urlsafe, standard]) {
+          for (let mutations = 0; mutations <= 3; mutations++) {
+            if (!same(decodeUrlsafeBase64(input), referenceUrlsafe(input)))
+              throw new Error(`urlsafe: ${JSON.stringify(input)}`)
+            if (!same(decodeBase64Lenient(input), referenceLenient(input)))
+              throw new Error(`lenient: ${JSON.stringify(input)}`)
+            if (referenceLenient(input) === undefined) rejected++
+            else accepted++
+            input = mutate(input, random)
+          }
+        }
+      }
+    }
+    // Both outcomes were exercised many times over.
+    expect(accepted).toBeGreaterThan(10_000)
+    expect(rejected).toBeGreaterThan(10_000)
+  })
+
+  it('on every string of length 4 and 8 over a small alphabet of tricky characters', () => {
+    const chars = ['A', 'B', 'w', '-', '_', '+', '/', '=', ' ', '\u0141', '\u00e9']
+    let count = 0
+    const check = (input: string) => {
+      if (!same(decodeUrlsafeBase64(input), referenceUrlsafe(input)))
+        throw new Error(`urlsafe: ${JSON.stringify(input)}`)
+      if (!same(decodeBase64Lenient(input), referenceLenient(input)))
+        throw new Error(`lenient: ${JSON.stringify(input)}`)
+      count++
+    }
+    const all = (length: number, prefix: string): void => {
+      if (prefix.length === length) check(prefix)
+      else for (const c of chars) all(length, prefix + c)
+    }
+    all(4, '')
+    const random = seededRandom(11)
+    for (let i = 0; i < 50_000; i++) {
+      let input = ''
+      for (let j = 0; j < 8; j++) input += chars[Math.floor(random() * chars.length)]
+      check(input)
+    }
+    expect(count).toBe(chars.length ** 4 + 50_000)
+  })
+
+  it('on large inputs with one character changed near either end or in the middle', () => {
+    const encoded = encodeUrlsafeBase64(randomBytes(100_001))
+    expect(decodeUrlsafeBase64(encoded)?.length).toBe(100_001)
+    for (const at of [
+      0,
+      1,
+      2,
+      3,
+      50_000,
+      encoded.length - 5,
+      encoded.length - 3,
+      encoded.length - 2,
+      encoded.length - 1,
+    ]) {
+      for (const char of MUTANTS) {
+        const input = encoded.slice(0, at) + char + encoded.slice(at + 1)
+        expect(same(decodeUrlsafeBase64(input), referenceUrlsafe(input))).toBe(true)
+        expect(same(decodeBase64Lenient(input), referenceLenient(input))).toBe(true)
+      }
+    }
   })
 })

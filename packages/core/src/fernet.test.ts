@@ -284,6 +284,51 @@ describe('Fernet timestamps', () => {
   })
 })
 
+describe('Fernet timestamps beyond 2^53 compare as integers, agreeing with Python', () => {
+  const fernet = new Fernet(KEY)
+  // 2^53 + 1 is not a double: as a number it would round to 2^53 and flip both answers below.
+  const huge = 2n ** 53n + 1n
+  const padded = Buffer.from('hello world!\u0004\u0004\u0004\u0004')
+  const token = forgeTokenAt(huge)
+
+  function forgeTokenAt(timestamp: bigint): string {
+    const bytes = tokenBytes(forgeToken(KEY, padded))
+    bytes.writeBigUInt64BE(timestamp, 1)
+    const macOffset = bytes.length - 32
+    createHmac('sha256', KEY.subarray(0, 16)).update(bytes.subarray(0, macOffset)).digest().copy(bytes, macOffset)
+    return encodeUrlsafeBase64(bytes)
+  }
+
+  it('rejects 2^53 + 1 as from the future at now = 2^53 - 60 (Python: 2^53 - 60 + 60 < 2^53 + 1)', () => {
+    expectFailure(() => fernet.decrypt(token, { ttlSeconds: 1, now: 2 ** 53 - 60 }), 'TOKEN_FROM_FUTURE')
+  })
+
+  it('accepts 2^53 + 1 with ttl 1 at now = 2^53 + 2 (Python: 2^53 + 2 < 2^53 + 2 is false)', () => {
+    expect(fernet.decrypt(token, { ttlSeconds: 1, now: 2 ** 53 + 2 }).toString()).toBe('hello world!')
+  })
+
+  it('rejects the largest timestamp, 2^64 - 1, as from the future at any real now', () => {
+    const largest = forgeTokenAt(2n ** 64n - 1n)
+    expectFailure(() => fernet.decrypt(largest, { ttlSeconds: 1, now: 1e15 }), 'TOKEN_FROM_FUTURE')
+    expect(fernet.decrypt(largest).toString()).toBe('hello world!')
+  })
+})
+
+describe('Fernet.decryptBytes (a token decoded once)', () => {
+  const fernet = new Fernet(KEY)
+
+  it('opens what decrypt opens, with the same errors', () => {
+    const token = fernet.encrypt('once', { timestamp: 1000 })
+    expect(fernet.decryptBytes(tokenBytes(token)).toString()).toBe('once')
+    const tampered = tokenBytes(token)
+    tampered[30] = (tampered[30] ?? 0) ^ 1
+    expectFailure(() => fernet.decryptBytes(tampered), 'TOKEN_MAC')
+    expectFailure(() => fernet.decryptBytes(tokenBytes(token).subarray(0, 72)), 'TOKEN_LENGTH')
+    expectFailure(() => fernet.decryptBytes(tokenBytes(token), { ttlSeconds: 1, now: 1002 }), 'TOKEN_EXPIRED')
+    expectFailure(() => fernet.decryptBytes('x' as unknown as Uint8Array), 'TOKEN_ENCODING')
+  })
+})
+
 describe('Fernet preconditions', () => {
   const fernet = new Fernet(KEY)
   const token = fernet.encrypt('p')

@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer'
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto'
 import { decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
 import { needs } from './preconditions.ts'
+import { describeValue, inspectCustom, REDACTED, redactedString } from './redaction.ts'
 
 // Token layout: version (1) | timestamp (8, big-endian) | IV (16) | ciphertext (n * 16) | HMAC-SHA256 (32).
 const VERSION = 0x80
@@ -37,14 +38,6 @@ export interface FernetDecryptOptions {
   now?: number
 }
 
-/** Describes a received option value without ever echoing bytes. */
-function describe(value: unknown): string {
-  if (typeof value === 'number') return String(value)
-  if (value instanceof Uint8Array) return `a ${value.constructor.name} of ${value.length} bytes`
-  if (value === null) return 'null'
-  return `a value of type ${typeof value}`
-}
-
 // randomBytes(16) costs ~4 µs per call, about a sixth of a 1 KiB encrypt; filling a pool
 // once per 256 IVs costs ~0.07 µs per IV (node:crypto's randomUUID caches entropy likewise).
 // Each 16-byte slot is handed out once and copied into its token before the pool is refilled.
@@ -65,9 +58,6 @@ function freshIv(): Buffer {
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000)
 }
-
-const inspectCustom = Symbol.for('nodejs.util.inspect.custom')
-const REDACTED = 'Fernet { key: [redacted] }'
 
 /**
  * Fernet (https://github.com/fernet/spec) on node:crypto, interoperable with
@@ -127,7 +117,7 @@ export class Fernet {
     needs(
       typeof data === 'string' || data instanceof Uint8Array,
       'PAYLOAD_UNSEALABLE',
-      `data must be a string or a Uint8Array; received ${data === null ? 'null' : typeof data}`,
+      () => `data must be a string or a Uint8Array; received ${data === null ? 'null' : typeof data}`,
     )
     let iv: Uint8Array
     if (options?.iv === undefined) {
@@ -137,7 +127,7 @@ export class Fernet {
       needs(
         iv instanceof Uint8Array && iv.length === 16,
         'OPTION_INVALID',
-        `iv must be a Uint8Array of 16 bytes; received ${describe(iv)}`,
+        () => `iv must be a Uint8Array of 16 bytes; received ${describeValue(iv)}`,
       )
     }
     let timestamp: number
@@ -148,7 +138,7 @@ export class Fernet {
       needs(
         Number.isSafeInteger(timestamp) && timestamp >= 0,
         'OPTION_INVALID',
-        `timestamp must be a non-negative integer of Unix seconds; received ${describe(timestamp)}`,
+        () => `timestamp must be a non-negative integer of Unix seconds; received ${describeValue(timestamp)}`,
       )
     }
 
@@ -181,51 +171,43 @@ export class Fernet {
    * {@link Fernet.destroy}.
    */
   decrypt(token: string, options?: FernetDecryptOptions): Buffer {
+    this.#assertLive()
+    const check = decryptOptions(options)
+    const bytes = decodeUrlsafeBase64(token)
+    needs(bytes !== undefined, 'TOKEN_ENCODING', 'token must be urlsafe base64 with padding')
+    return this.#open(bytes, check)
+  }
+
+  /**
+   * {@link Fernet.decrypt} for a token already decoded from its base64 (as
+   * `parseBody` returns it in `tokenBytes`), so a large token is not decoded
+   * twice. Same checks, order and errors, except `TOKEN_ENCODING`.
+   */
+  decryptBytes(token: Uint8Array, options?: FernetDecryptOptions): Buffer {
+    this.#assertLive()
+    const check = decryptOptions(options)
+    needs(
+      token instanceof Uint8Array,
+      'TOKEN_ENCODING',
+      () => `token must be a Uint8Array; received ${describeValue(token)}`,
+    )
+    const bytes = Buffer.isBuffer(token) ? token : Buffer.from(token.buffer, token.byteOffset, token.byteLength)
+    return this.#open(bytes, check)
+  }
+
+  #assertLive(): void {
+    needs(this.#signingKey, 'CLOSED', 'Fernet must not be used after destroy()')
+  }
+
+  #open(bytes: Buffer, check: TimeCheck): Buffer {
     const signingKey = this.#signingKey
     const encryptionKey = this.#encryptionKey
     needs(signingKey && encryptionKey, 'CLOSED', 'Fernet must not be used after destroy()')
-    const ttlSeconds = options?.ttlSeconds
-    needs(
-      ttlSeconds === undefined || (Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0),
-      'OPTION_INVALID',
-      `ttlSeconds must be a positive integer; received ${describe(ttlSeconds)}`,
-    )
-    let now: number
-    if (options?.now === undefined) {
-      now = nowSeconds()
-    } else {
-      now = options.now
-      needs(
-        typeof now === 'number' && Number.isFinite(now) && now >= 0,
-        'OPTION_INVALID',
-        `now must be a non-negative finite number of Unix seconds; received ${describe(now)}`,
-      )
-    }
-
-    const bytes = decodeUrlsafeBase64(token)
-    needs(bytes !== undefined, 'TOKEN_ENCODING', 'token must be urlsafe base64 with padding')
-    const length = bytes.length
-    needs(
-      length >= MIN_TOKEN_BYTES && (length - HEADER_BYTES - MAC_BYTES) % BLOCK_BYTES === 0,
-      'TOKEN_LENGTH',
-      'token must be at least 73 bytes, of which the ciphertext is whole 16-byte blocks',
-    )
-    needs(bytes[0] === VERSION, 'TOKEN_VERSION', 'token must start with version byte 0x80')
-    const macOffset = length - MAC_BYTES
+    checkTokenFrame(bytes)
+    const macOffset = bytes.length - MAC_BYTES
     const mac = createHmac('sha256', signingKey).update(bytes.subarray(0, macOffset)).digest()
     needs(timingSafeEqual(mac, bytes.subarray(macOffset)), 'TOKEN_MAC', 'token HMAC must verify under the signing key')
-
-    if (ttlSeconds !== undefined) {
-      // Above 2^53 this loses precision, but such a timestamp is far in the future either way.
-      const timestamp = bytes.readUInt32BE(1) * TWO_POW_32 + bytes.readUInt32BE(5)
-      // Python's order: expiry first, then skew.
-      needs(timestamp + ttlSeconds >= now, 'TOKEN_EXPIRED', 'token must not be older than ttlSeconds')
-      needs(
-        timestamp <= now + FERNET_MAX_CLOCK_SKEW_SECONDS,
-        'TOKEN_FROM_FUTURE',
-        'token timestamp must not be more than 60 seconds ahead of now',
-      )
-    }
+    checkTokenTime(bytes, check)
 
     const decipher = createDecipheriv('aes-128-cbc', encryptionKey, bytes.subarray(IV_OFFSET, HEADER_BYTES))
     // Unpadding by hand returns a view of one output buffer instead of concatenating update() and final().
@@ -242,19 +224,85 @@ export class Fernet {
   }
 
   /** Never the key. */
-  toJSON(): { key: '[redacted]' } {
-    return { key: '[redacted]' }
+  toJSON(): { key: typeof REDACTED } {
+    return { key: REDACTED }
   }
 
   /** Never the key. */
   toString(): string {
-    return REDACTED
+    return redactedString('Fernet', this.toJSON())
   }
 
   /** Never the key (used by `util.inspect` and `console.log`). */
   [inspectCustom](): string {
-    return REDACTED
+    return redactedString('Fernet', this.toJSON())
   }
+}
+
+/** Validated time options of a decrypt: `ttlSeconds` undefined means no time check at all. */
+export interface TimeCheck {
+  readonly ttlSeconds: number | undefined
+  readonly now: number
+}
+
+const NO_TIME_CHECK: TimeCheck = Object.freeze({ ttlSeconds: undefined, now: 0 })
+
+/** Checks the options of {@link Fernet.decrypt}; without `ttlSeconds` the clock is not even read. */
+export function decryptOptions(options: FernetDecryptOptions | undefined): TimeCheck {
+  if (options === undefined) return NO_TIME_CHECK
+  const { ttlSeconds, now } = options
+  needs(
+    ttlSeconds === undefined || (Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0),
+    'OPTION_INVALID',
+    () => `ttlSeconds must be a positive integer; received ${describeValue(ttlSeconds)}`,
+  )
+  needs(
+    now === undefined || (typeof now === 'number' && Number.isFinite(now) && now >= 0),
+    'OPTION_INVALID',
+    () => `now must be a non-negative finite number of Unix seconds; received ${describeValue(now)}`,
+  )
+  if (ttlSeconds === undefined) return NO_TIME_CHECK
+  return { ttlSeconds, now: now ?? nowSeconds() }
+}
+
+/** Length and version: what a token must satisfy before anything else is read from it. No key needed. */
+export function checkTokenFrame(bytes: Uint8Array): void {
+  const length = bytes.length
+  needs(
+    length >= MIN_TOKEN_BYTES && (length - HEADER_BYTES - MAC_BYTES) % BLOCK_BYTES === 0,
+    'TOKEN_LENGTH',
+    'token must be at least 73 bytes, of which the ciphertext is whole 16-byte blocks',
+  )
+  needs(bytes[0] === VERSION, 'TOKEN_VERSION', 'token must start with version byte 0x80')
+}
+
+// Below 2^52 (year 142 million), sums with a safe ttl or skew stay exact as numbers.
+const EXACT_AS_NUMBER = 2 ** 52
+
+/**
+ * With a TTL, expiry then clock skew, in Python's order. The timestamp is a
+ * 64-bit integer: beyond 2^52 it is compared as a BigInt (a BigInt compares
+ * exactly with any number), so every result agrees with Python's integers.
+ * No key needed, but the timestamp is only authenticated once the HMAC verifies.
+ */
+export function checkTokenTime(bytes: Uint8Array, { ttlSeconds, now }: TimeCheck): void {
+  if (ttlSeconds === undefined) return
+  const view = new DataView(bytes.buffer, bytes.byteOffset + 1, 8)
+  const high = view.getUint32(0)
+  const low = view.getUint32(4)
+  let expired: boolean
+  let fromFuture: boolean
+  if (high < EXACT_AS_NUMBER / TWO_POW_32 && now < EXACT_AS_NUMBER) {
+    const timestamp = high * TWO_POW_32 + low
+    expired = timestamp + ttlSeconds < now
+    fromFuture = timestamp > now + FERNET_MAX_CLOCK_SKEW_SECONDS
+  } else {
+    const timestamp = view.getBigUint64(0)
+    expired = timestamp + BigInt(ttlSeconds) < now
+    fromFuture = timestamp - BigInt(FERNET_MAX_CLOCK_SKEW_SECONDS) > now
+  }
+  needs(!expired, 'TOKEN_EXPIRED', 'token must not be older than ttlSeconds')
+  needs(!fromFuture, 'TOKEN_FROM_FUTURE', 'token timestamp must not be more than 60 seconds ahead of now')
 }
 
 /**

@@ -2,10 +2,12 @@ import type { KMSClient } from '@aws-sdk/client-kms'
 import type { EncryptionContext } from './context.ts'
 import { missingContextKey } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
+import { checkTokenFrame, checkTokenTime, decryptOptions, type Fernet, type FernetDecryptOptions } from './fernet.ts'
 import { kmsClientFor } from './kms/client.ts'
 import { KmsGateway } from './kms/gateway.ts'
 import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
 import { type OpenerOptions, type ResolvedOpenerOptions, resolveOpenerOptions } from './options.ts'
+import { inspectCustom, REDACTED, redactedString } from './redaction.ts'
 import { UnwrapCache } from './unwrap-cache.ts'
 import { type ContentType, decodePayload, parseAttributes, parseBody, type ReceivedAttributes } from './wire.ts'
 
@@ -26,8 +28,8 @@ export interface OpenOptions {
 }
 
 /**
- * An opened job. `plaintext` and `value` are the secret payload: `JSON.stringify`
- * and `util.inspect` of this object show `[redacted]` in their place.
+ * An opened job. `plaintext` and `value` are the secret payload: `JSON.stringify`,
+ * `util.inspect` and `String()` of this object show `[redacted]` in their place.
  */
 export interface OpenedMessage<T = unknown> {
   /** The decrypted bytes. */
@@ -74,11 +76,26 @@ export class EnvelopeOpener {
     )
   }
 
-  async open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = {}): Promise<OpenedMessage<T>> {
+  /**
+   * Opens one SQS message: body and attributes, the checks that need no key
+   * (token length, version and, with `tokenTtlSeconds`, its age), the data key
+   * from the cache or KMS, then HMAC, decryption and the payload by its content
+   * type. `T` types `value`. Never throws: every failure rejects with an
+   * {@link SqsEnvelopeError}.
+   */
+  open<T = unknown>(message: EnvelopeMessage, options: OpenOptions = {}): Promise<OpenedMessage<T>> {
+    try {
+      return this.#open<T>(message, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #open<T>(message: EnvelopeMessage, options: OpenOptions): Promise<OpenedMessage<T>> {
     if (typeof message?.Body !== 'string') {
       throw new SqsEnvelopeError('BODY_SHAPE', 'the SQS message has no body')
     }
-    const { encryptedDataKey, token } = parseBody(message.Body)
+    const { encryptedDataKey, tokenBytes } = parseBody(message.Body)
     const { contentType, encryptionContext } = parseAttributes(message.MessageAttributes)
     const required = this.#options.requiredEncryptionContext
     if (required) {
@@ -90,23 +107,23 @@ export class EnvelopeOpener {
         )
       }
     }
+    // What can be read without the key is checked before any KMS call: junk costs no Decrypt.
+    checkTokenFrame(tokenBytes)
     const ttlSeconds = this.#options.tokenTtlSeconds
-    const { plaintext, kmsKeyArn } = await this.#cache.withKey(
-      encryptedDataKey,
-      encryptionContext,
-      (fernet, keyArn) => ({
-        plaintext: fernet.decrypt(token, ttlSeconds === undefined ? {} : { ttlSeconds }),
-        kmsKeyArn: keyArn,
-      }),
-      options.signal,
-    )
-    return redacted({
-      plaintext,
-      value: decodePayload(plaintext, contentType) as T,
-      contentType,
-      kmsKeyArn,
-      encryptionContext,
-    })
+    const timeCheck: FernetDecryptOptions | undefined = ttlSeconds === undefined ? undefined : { ttlSeconds }
+    if (ttlSeconds !== undefined) checkTokenTime(tokenBytes, decryptOptions(timeCheck))
+    const use = (fernet: Fernet, kmsKeyArn: string) => {
+      const plaintext = fernet.decryptBytes(tokenBytes, timeCheck)
+      return new Opened(
+        plaintext,
+        decodePayload(plaintext, contentType) as T,
+        contentType,
+        kmsKeyArn,
+        encryptionContext,
+      )
+    }
+    const hit = this.#cache.withCachedKey(encryptedDataKey, encryptionContext, use)
+    return hit ? Promise.resolve(hit) : this.#cache.withKey(encryptedDataKey, encryptionContext, use, options.signal)
   }
 
   /** Counters of KMS calls and cache behaviour so far. */
@@ -141,20 +158,44 @@ export class EnvelopeOpener {
   }
 }
 
-const inspectCustom = Symbol.for('nodejs.util.inspect.custom')
+/** An opened job whose payload never shows in `JSON.stringify`, `util.inspect` or `String()`. */
+class Opened<T> implements OpenedMessage<T> {
+  readonly plaintext: Buffer
+  readonly value: T
+  readonly contentType: ContentType
+  readonly kmsKeyArn: string
+  readonly encryptionContext: EncryptionContext | undefined
 
-/** Keeps the payload out of accidental logs: serialising the object shows only its metadata. */
-function redacted<T>(opened: OpenedMessage<T>): OpenedMessage<T> {
-  const safe = () => ({
-    plaintext: '[redacted]',
-    value: '[redacted]',
-    contentType: opened.contentType,
-    kmsKeyArn: opened.kmsKeyArn,
-    encryptionContext: opened.encryptionContext,
-  })
-  Object.defineProperties(opened, {
-    toJSON: { value: safe, enumerable: false },
-    [inspectCustom]: { value: () => `OpenedMessage ${JSON.stringify(safe())}`, enumerable: false },
-  })
-  return opened
+  constructor(
+    plaintext: Buffer,
+    value: T,
+    contentType: ContentType,
+    kmsKeyArn: string,
+    encryptionContext: EncryptionContext | undefined,
+  ) {
+    this.plaintext = plaintext
+    this.value = value
+    this.contentType = contentType
+    this.kmsKeyArn = kmsKeyArn
+    this.encryptionContext = encryptionContext
+  }
+
+  /** The metadata only: the payload as `[redacted]`. */
+  toJSON(): Record<'plaintext' | 'value', typeof REDACTED> & Omit<OpenedMessage<T>, 'plaintext' | 'value'> {
+    return {
+      plaintext: REDACTED,
+      value: REDACTED,
+      contentType: this.contentType,
+      kmsKeyArn: this.kmsKeyArn,
+      encryptionContext: this.encryptionContext,
+    }
+  }
+
+  toString(): string {
+    return redactedString('OpenedMessage', this.toJSON())
+  }
+
+  [inspectCustom](): string {
+    return this.toString()
+  }
 }

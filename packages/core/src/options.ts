@@ -1,7 +1,8 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { contextProblem, type EncryptionContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
-import { type ContentType, MAX_BODY_BYTES } from './wire.ts'
+import { describeValue } from './redaction.ts'
+import { CONTENT_TYPES, type ContentType, MAX_BODY_BYTES } from './wire.ts'
 
 /**
  * Longest delay a Node.js timer can wait, in ms (2^31 - 1, about 24.8 days). A longer
@@ -90,7 +91,12 @@ export interface OpenerOptions extends KmsOptions {
   readonly allowedKmsKeyArns?: readonly string[]
   /** Pairs every message's encryption context must contain, e.g. the queue ARN. @defaultValue none */
   readonly requiredEncryptionContext?: EncryptionContext
-  /** Reject tokens older than this, in seconds. Integer ≥ 1. @defaultValue no age limit (clock skew is still checked) */
+  /**
+   * Reject tokens older than this, in seconds, and tokens more than 60 s ahead of
+   * now (clock skew), as Python's `Fernet.decrypt(token, ttl)`. Integer ≥ 1. Checked
+   * before any KMS call, and again once the HMAC verifies.
+   * @defaultValue no time check at all: neither age nor clock skew (Python's `ttl=None`)
+   */
   readonly tokenTtlSeconds?: number
   /** Most unwrapped data keys cached at once (LRU). Integer ≥ 1. @defaultValue 1000 */
   readonly dataKeyCacheMaxEntries?: number
@@ -138,18 +144,9 @@ export const DEFAULTS = {
   failedDataKeyCacheTtlMs: 60_000,
 } as const satisfies Partial<Record<keyof SealerOptions | keyof OpenerOptions, unknown>>
 
-const CONTENT_TYPES: readonly ContentType[] = ['text', 'json', 'bytes']
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value)
-  }
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
-}
-
-function invalid(name: string, expected: string, value: unknown): SqsEnvelopeError {
-  return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describe(value)}`)
+/** The `OPTION_INVALID` error for option `name`: what it must be and (briefly) what it received. */
+export function invalidOption(name: string, expected: string, value: unknown): SqsEnvelopeError {
+  return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describeValue(value)}`)
 }
 
 /** An integer option in [`min`, `max`], or its default when undefined. */
@@ -162,7 +159,7 @@ export function integerOption(
 ): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(
+    throw invalidOption(
       name,
       max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`,
       value,
@@ -172,19 +169,20 @@ export function integerOption(
 }
 
 /** A duration that becomes a timer: at most {@link MAX_TIMER_MS}, which Node.js timers can wait. */
-function timerOption(name: string, value: unknown, fallback: number, min = 1): number {
+export function timerOption(name: string, value: unknown, fallback: number, min = 1): number {
   return integerOption(name, value, fallback, min, MAX_TIMER_MS)
 }
 
-function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+export function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw invalid(name, 'a boolean', value)
+  if (typeof value !== 'boolean') throw invalidOption(name, 'a boolean', value)
   return value
 }
 
 export function contentTypeOption(name: string, value: unknown, fallback: ContentType): ContentType {
   if (value === undefined) return fallback
-  if (!CONTENT_TYPES.includes(value as ContentType)) throw invalid(name, `one of ${CONTENT_TYPES.join(', ')}`, value)
+  if (!CONTENT_TYPES.includes(value as ContentType))
+    throw invalidOption(name, `one of ${CONTENT_TYPES.join(', ')}`, value)
   return value as ContentType
 }
 
@@ -192,7 +190,7 @@ export function contentTypeOption(name: string, value: unknown, fallback: Conten
 export function contextOption(name: string, value: unknown): EncryptionContext | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(name, 'an object of string values', value)
+    throw invalidOption(name, 'an object of string values', value)
   }
   // The problem names the offending key; values are not quoted (a context may be long).
   const problem = contextProblem(value)
@@ -216,7 +214,7 @@ export function resolveKmsOptions(options: KmsOptions): ResolvedKmsOptions {
   )
   const retryMaxDelayMs = timerOption('kmsRetryMaxDelayMs', options.kmsRetryMaxDelayMs, DEFAULTS.kmsRetryMaxDelayMs, 0)
   if (retryMaxDelayMs < retryBaseDelayMs) {
-    throw invalid('kmsRetryMaxDelayMs', `≥ kmsRetryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs)
+    throw invalidOption('kmsRetryMaxDelayMs', `≥ kmsRetryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs)
   }
   return {
     concurrency: integerOption('kmsConcurrency', options.kmsConcurrency, DEFAULTS.kmsConcurrency),
@@ -240,9 +238,9 @@ export interface ResolvedSealerOptions {
 }
 
 export function resolveSealerOptions(options: SealerOptions): ResolvedSealerOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options)
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options)
   if (typeof options.kmsKeyId !== 'string' || options.kmsKeyId.trim() === '') {
-    throw invalid('kmsKeyId', 'a non-empty KMS key id, ARN or alias', options.kmsKeyId)
+    throw invalidOption('kmsKeyId', 'a non-empty KMS key id, ARN or alias', options.kmsKeyId)
   }
   return {
     kms: resolveKmsOptions(options),
@@ -273,12 +271,12 @@ export interface ResolvedOpenerOptions {
 }
 
 export function resolveOpenerOptions(options: OpenerOptions = {}): ResolvedOpenerOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options)
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options)
   const arns = options.allowedKmsKeyArns ?? []
-  if (!Array.isArray(arns)) throw invalid('allowedKmsKeyArns', 'an array of KMS key ARNs', arns)
+  if (!Array.isArray(arns)) throw invalidOption('allowedKmsKeyArns', 'an array of KMS key ARNs', arns)
   for (const [i, arn] of arns.entries()) {
     if (typeof arn !== 'string' || !/^arn:aws[a-z-]*:kms:[^:]*:\d*:key\/.+$/.test(arn)) {
-      throw invalid(`allowedKmsKeyArns[${i}]`, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)', arn)
+      throw invalidOption(`allowedKmsKeyArns[${i}]`, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)', arn)
     }
   }
   return {

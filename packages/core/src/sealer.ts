@@ -11,12 +11,19 @@ import {
   resolveSealerOptions,
   type SealerOptions,
 } from './options.ts'
-import { type ContentType, encodeAttributes, encodeBody, encodePayload, type MessageAttributes } from './wire.ts'
+import {
+  bodyOf,
+  type ContentType,
+  encodeAttributes,
+  encodePayload,
+  type MessageAttributes,
+  type SealablePayloadByContentType,
+} from './wire.ts'
 
-/** Per-seal overrides. */
-export interface SealOptions {
+/** Per-seal overrides; `C` is the content type, which decides what payload {@link EnvelopeSealer.seal} takes. */
+export interface SealOptions<C extends ContentType = ContentType> {
   /** How to encode this payload. @defaultValue the sealer's `contentType` */
-  readonly contentType?: ContentType
+  readonly contentType?: C
   /** Replaces the sealer's encryption context for this message. @defaultValue the sealer's `encryptionContext` */
   readonly encryptionContext?: EncryptionContext
   /**
@@ -39,13 +46,14 @@ export interface SealedMessage {
 
 /**
  * Seals jobs for SQS: Fernet under a KMS data key, which is reused within
- * limits (age, messages, bytes) per encryption context.
+ * limits (age, messages, bytes) per encryption context. `Default` is the
+ * sealer's `contentType` option, inferred from it (`'text'` when absent).
  *
  * @example
  * const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/orders' })
  * const { body, messageAttributes } = await sealer.seal({ orderId: 42 }, { contentType: 'json' })
  */
-export class EnvelopeSealer {
+export class EnvelopeSealer<Default extends ContentType = 'text'> {
   readonly #options: ResolvedSealerOptions
   readonly #kms: KMSClient
   readonly #ownsKms: boolean
@@ -55,7 +63,7 @@ export class EnvelopeSealer {
   readonly #attributesByType = new Map<ContentType, MessageAttributes>()
   #closed = false
 
-  constructor(options: SealerOptions) {
+  constructor(options: SealerOptions & { readonly contentType?: Default }) {
     this.#options = resolveSealerOptions(options)
     const { kms, owned } = kmsClientFor(options)
     this.#kms = kms
@@ -81,10 +89,16 @@ export class EnvelopeSealer {
   }
 
   /**
-   * Seals one payload. Throws PAYLOAD_UNSEALABLE for a payload its content type cannot carry,
-   * MESSAGE_TOO_LARGE (before any KMS call) for a body over `maxBodyBytes`, CLOSED once closed.
+   * Seals one payload, typed by its content type (the seal's, else the
+   * sealer's): a string for text, any JSON-serialisable value for json, a
+   * Uint8Array for bytes. Throws PAYLOAD_UNSEALABLE for a payload its content
+   * type cannot carry, MESSAGE_TOO_LARGE (before any KMS call) for a body over
+   * `maxBodyBytes`, CLOSED once closed.
    */
-  async seal(payload: unknown, options: SealOptions = {}): Promise<SealedMessage> {
+  async seal<C extends ContentType = Default>(
+    payload: SealablePayloadByContentType[C],
+    options: SealOptions<C> = {},
+  ): Promise<SealedMessage> {
     const contentType = contentTypeOption('contentType', options.contentType, this.#options.contentType)
     const context =
       options.encryptionContext === undefined
@@ -93,7 +107,7 @@ export class EnvelopeSealer {
     const plaintext = encodePayload(payload, contentType)
     const sealed = await this.#pool.seal(this.#options.kmsKeyId, context, plaintext, options.signal)
     return {
-      body: encodeBody(sealed.encryptedDataKey, sealed.token),
+      body: bodyOf(sealed.encryptedDataKey, sealed.token),
       messageAttributes:
         context === this.#options.encryptionContext
           ? this.#defaultAttributes(contentType)

@@ -5,6 +5,7 @@ import { encodeUrlsafeBase64 } from './base64.ts'
 import type { SqsEnvelopeErrorCode } from './errors.ts'
 import { Fernet } from './fernet.ts'
 import { failure } from './test-support/failure.ts'
+import { seededRandom } from './test-support/seeded-random.ts'
 import {
   ATTRIBUTE_CONTENT_TYPE,
   ATTRIBUTE_CONTEXT,
@@ -14,10 +15,13 @@ import {
   encodeAttributes,
   encodeBody,
   encodePayload,
+  jsonDepth,
   MAX_BODY_BYTES,
   MAX_DATA_KEY_BYTES,
+  parseAnyLayout,
   parseAttributes,
   parseBody,
+  parseExactLayout,
   type ReceivedAttributes,
 } from './wire.ts'
 
@@ -350,5 +354,152 @@ describe('the whole wire path', () => {
       expect(meta.encryptionContext).toEqual({ tenant: 't1' })
       expect(decodePayload(fernet.decrypt(parsed.token), meta.contentType)).toEqual(payload)
     }
+  })
+})
+
+/** parseBody's outcome as data: the fields (as base64/strings) or the error's code and message. */
+function outcome(parse: (body: string) => unknown, input: string): unknown {
+  try {
+    const parsed = parse(input) as { encryptedDataKey: Buffer; token: string; tokenBytes: Buffer }
+    return {
+      key: parsed.encryptedDataKey.toString('hex'),
+      token: parsed.token,
+      bytes: parsed.tokenBytes.toString('hex'),
+    }
+  } catch (error) {
+    return failure(() => {
+      throw error
+    })
+  }
+}
+
+describe('the exact-layout fast path and the JSON.parse path give the same results and errors', () => {
+  const exact = encodeBody(DATA_KEY, TOKEN)
+  const big = encodeBody(randomBytes(184), new Fernet(Fernet.generateKey()).encrypt(randomBytes(70_000)))
+  const tokenAt = exact.indexOf(TOKEN)
+  const cases: [string, string][] = [
+    ['our exact layout', exact],
+    ['a large body in our exact layout', big],
+    ['standard alphabet data key', exact.replace('-_8=', '+/8=')],
+    ['reversed key order', `{"encrypted_message": "${TOKEN}", "encrypted_data_key": "-_8="}`],
+    ['compact separators', body({ encrypted_data_key: '-_8=', encrypted_message: TOKEN })],
+    ['an escaped letter in the token', `${exact.slice(0, tokenAt)}\\u0067${exact.slice(tokenAt + 1)}`],
+    ['an escaped slash in the token', `${exact.slice(0, tokenAt + 3)}\\/${exact.slice(tokenAt + 4)}`],
+    ['a quote in the token', `${exact.slice(0, tokenAt + 3)}"${exact.slice(tokenAt + 4)}`],
+    ['a raw control character in the token', `${exact.slice(0, tokenAt + 3)}\u0001${exact.slice(tokenAt + 4)}`],
+    ['a raw tab in the data key', exact.replace('-_8=', '-_\t=')],
+    ['a non-ASCII letter in the token', `${exact.slice(0, tokenAt + 3)}\u0141${exact.slice(tokenAt + 4)}`],
+    ['a duplicated token field', `${exact.slice(0, -1)}, "encrypted_message": "${TOKEN}"}`],
+    ['an extra field', `${exact.slice(0, -1)}, "x": "y"}`],
+    ['trailing whitespace', `${exact} `],
+    ['trailing garbage', `${exact}x`],
+    ['an empty token', exact.replace(TOKEN, '')],
+    ['an empty data key', exact.replace('-_8=', '')],
+    ['a token without padding', exact.replace(TOKEN, TOKEN.slice(0, -2))],
+    ['a number as token', exact.replace(`"${TOKEN}"`, '42')],
+    ['nested token object', exact.replace(`"${TOKEN}"`, '{"a": "b"}')],
+    ['an array body', `[${exact}]`],
+    ['truncated', exact.slice(0, -1)],
+    ['only the head', '{"encrypted_data_key": "'],
+    ['head and middle only', '{"encrypted_data_key": "-_8=", "encrypted_message": "'],
+    ['over 1 MiB of UTF-8 in fewer UTF-16 units', exact.replace(TOKEN, '€'.repeat(349_526))],
+    ['middle inside the data key', '{"encrypted_data_key": "", "encrypted_message": "", "encrypted_message": ""}'],
+  ]
+
+  it.each(cases)('%s', (_, input) => {
+    const general = outcome(parseAnyLayout, input)
+    expect(outcome(parseBody, input)).toEqual(general)
+    const fast = parseExactLayout(input)
+    if (fast !== undefined) expect(outcome(() => fast, input)).toEqual(general)
+  })
+
+  it('takes the fast path for what encodeBody writes, and agrees on 2,000 single-character mutations of it', () => {
+    expect(parseExactLayout(exact)).toBeDefined()
+    expect(parseExactLayout(big)).toBeDefined()
+    const random = seededRandom(5)
+    const chars = ['A', '=', '"', '\\', ' ', '{', '}', ',', ':', '\u0000', '\u00e9', '\u0141', '+', '/', '-']
+    let fastTaken = 0
+    for (let i = 0; i < 2000; i++) {
+      const at = Math.floor(random() * exact.length)
+      const char = chars[Math.floor(random() * chars.length)] as string
+      const input = exact.slice(0, at) + char + exact.slice(at + (random() < 0.5 ? 1 : 0))
+      const general = outcome(parseAnyLayout, input)
+      expect(outcome(parseBody, input)).toEqual(general)
+      if (parseExactLayout(input) !== undefined) fastTaken++
+    }
+    // Some mutations keep the exact layout valid (e.g. a letter for a letter), most do not.
+    expect(fastTaken).toBeGreaterThan(0)
+    expect(fastTaken).toBeLessThan(2000)
+  })
+})
+
+describe('jsonDepth (the validator that spares JSON.parse the deep cases)', () => {
+  it.each([
+    ['1', 0],
+    [' "a" ', 0],
+    ['[]', 1],
+    ['{}', 1],
+    ['{"a": [1, {"b": null}]}', 3],
+    ['[[[[]]]]', 4],
+    ['-0.5e+10', 0],
+    ['"\\u00e9\\n\\"\\\\\\/"', 0],
+    ['{"a":1,"a":2}', 1],
+  ])('measures %s as depth %i', (input, depth) => {
+    expect(() => JSON.parse(input)).not.toThrow()
+    expect(jsonDepth(input)).toBe(depth)
+  })
+
+  it('accepts exactly what JSON.parse accepts, on 20,000 random short texts', () => {
+    const random = seededRandom(9)
+    const pieces = [
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      '"',
+      '"a"',
+      '\\',
+      '\\u',
+      '00e9',
+      '\\n',
+      '1',
+      '-',
+      '0',
+      '.',
+      'e',
+      '+',
+      'true',
+      'fals',
+      'null',
+      ' ',
+      '\t',
+      '\u0001',
+      '\u2028',
+      'x',
+    ]
+    let valid = 0
+    for (let i = 0; i < 20_000; i++) {
+      let input = ''
+      const length = 1 + Math.floor(random() * 8)
+      for (let j = 0; j < length; j++) input += pieces[Math.floor(random() * pieces.length)]
+      let parses = true
+      try {
+        JSON.parse(input)
+      } catch {
+        parses = false
+      }
+      if (parses) valid++
+      if (jsonDepth(input) >= 0 !== parses) throw new Error(`disagrees with JSON.parse on ${JSON.stringify(input)}`)
+    }
+    expect(valid).toBeGreaterThan(500)
+  })
+
+  it('rejects a megabyte of nesting as BODY_NOT_JSON, or BODY_SHAPE once it is closed, without recursion', () => {
+    const half = (MAX_BODY_BYTES - 2) / 2
+    expectFailure(() => parseBody('['.repeat(MAX_BODY_BYTES)), 'BODY_NOT_JSON')
+    expectFailure(() => parseBody('['.repeat(half) + ']'.repeat(half)), 'BODY_SHAPE')
+    expectFailure(() => parseBody(`{"a":${'['.repeat(half - 4)}${']'.repeat(half - 4)}}`), 'BODY_SHAPE')
   })
 })

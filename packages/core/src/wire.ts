@@ -3,6 +3,7 @@ import { decodeBase64Lenient, decodeUrlsafeBase64, encodeUrlsafeBase64 } from '.
 import { assertValidContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { needs } from './preconditions.ts'
+import { describeValue } from './redaction.ts'
 
 /*
  * Wire format v1: the SQS body is the JSON object
@@ -24,13 +25,44 @@ const MAX_DATA_KEY_CHARS = Math.ceil(MAX_DATA_KEY_BYTES / 3) * 4
 export interface ParsedBody {
   /** The KMS CiphertextBlob of the data key. */
   encryptedDataKey: Buffer
-  /** The Fernet token, checked here only for its alphabet and padding. */
+  /** The Fernet token as it appears in the body: strict urlsafe base64 with padding. */
   token: string
+  /** The token decoded once: what {@link Fernet.decryptBytes} takes, so a large token is not decoded twice. */
+  tokenBytes: Buffer
+}
+
+// The exact layout we and Python's json.dumps write (key order, `", "` and `": "`), read without a JSON parse.
+const BODY_HEAD = '{"encrypted_data_key": "'
+const BODY_MIDDLE = '", "encrypted_message": "'
+const BODY_TAIL = '"}'
+
+// One per data key: a sealer's data key seals many messages, so its base64 and the body's head are made once.
+const bodyHeads = new WeakMap<Uint8Array, string>()
+
+function bodyHead(encryptedDataKey: Uint8Array): string {
+  let head = bodyHeads.get(encryptedDataKey)
+  if (head === undefined) {
+    head = BODY_HEAD + encodeUrlsafeBase64(encryptedDataKey) + BODY_MIDDLE
+    bodyHeads.set(encryptedDataKey, head)
+  }
+  return head
+}
+
+/**
+ * The body for a token that {@link Fernet.encrypt} just returned: written
+ * as it is, since base64 never needs escaping. For the sealer's own use;
+ * {@link encodeBody} checks its arguments first.
+ */
+export function bodyOf(encryptedDataKey: Uint8Array, token: string): string {
+  return bodyHead(encryptedDataKey) + token + BODY_TAIL
 }
 
 /**
  * The SQS body for a sealed message. Key order and separators (`", "` and
  * `": "`) are those of Python's `json.dumps`, so both sides produce the same bytes.
+ *
+ * @throws SqsEnvelopeError `OPTION_INVALID` unless `encryptedDataKey` has 1
+ * to 6144 bytes and `token` is non-empty strict urlsafe base64 with padding.
  */
 export function encodeBody(encryptedDataKey: Uint8Array, token: string): string {
   needs(
@@ -38,15 +70,15 @@ export function encodeBody(encryptedDataKey: Uint8Array, token: string): string 
       encryptedDataKey.length >= 1 &&
       encryptedDataKey.length <= MAX_DATA_KEY_BYTES,
     'OPTION_INVALID',
-    `encryptedDataKey must be a Uint8Array of 1 to 6144 bytes; received ${encryptedDataKey instanceof Uint8Array ? `${encryptedDataKey.length} bytes` : typeof encryptedDataKey}`,
+    () => `encryptedDataKey must be a Uint8Array of 1 to 6144 bytes; received ${describeValue(encryptedDataKey)}`,
   )
   needs(
-    typeof token === 'string' && token.length > 0,
+    typeof token === 'string' && token.length > 0 && decodeUrlsafeBase64(token) !== undefined,
     'OPTION_INVALID',
-    `token must be a non-empty string; received ${typeof token === 'string' ? 'an empty string' : typeof token}`,
+    () =>
+      `token must be non-empty urlsafe base64 with padding, as Fernet.encrypt returns it; received ${typeof token === 'string' ? `a string of ${token.length} characters` : describeValue(token)}`,
   )
-  // JSON.stringify keeps the body valid JSON whatever the token holds; for base64 it only adds quotes.
-  return `{"encrypted_data_key": "${encodeUrlsafeBase64(encryptedDataKey)}", "encrypted_message": ${JSON.stringify(token)}}`
+  return bodyOf(encryptedDataKey, token)
 }
 
 function utf8LengthExceeds(s: string, limit: number): boolean {
@@ -62,25 +94,58 @@ function utf8LengthExceeds(s: string, limit: number): boolean {
  * is only checked to be non-empty urlsafe base64 with padding, the rest is
  * {@link Fernet.decrypt}'s job.
  *
+ * A body in the exact layout {@link encodeBody} and Python's `json.dumps`
+ * write is read directly; any other is checked by a JSON validator that
+ * builds nothing (so deep nesting costs one linear pass) and then parsed by
+ * `JSON.parse`. Both ways give the same result, or the same error.
+ *
  * @throws SqsEnvelopeError `BODY_SIZE` (over {@link MAX_BODY_BYTES}),
  * `BODY_NOT_JSON`, `BODY_SHAPE`, `DATA_KEY_ENCODING`, `TOKEN_ENCODING`.
  */
 export function parseBody(body: string): ParsedBody {
-  needs(typeof body === 'string', 'BODY_NOT_JSON', `body must be a string; received ${typeof body}`)
-  needs(!utf8LengthExceeds(body, MAX_BODY_BYTES), 'BODY_SIZE', 'body must be at most 1,048,576 UTF-8 bytes')
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body)
-  } catch {
-    // No cause: V8's JSON.parse message quotes part of the input.
-    throw new SqsEnvelopeError('BODY_NOT_JSON', 'body must be valid JSON')
-  }
-  needs(
-    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed),
-    'BODY_SHAPE',
-    'body must be a JSON object',
-  )
-  const fields = parsed as Record<string, unknown>
+  needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
+  // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
+  // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
+  needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
+  return parseExactLayout(body) ?? parseAnyLayout(body)
+}
+
+const BODY_SIZE_MESSAGE = 'body must be at most 1,048,576 UTF-8 bytes'
+
+/**
+ * The fields of a body in our exact layout when both decode strictly; otherwise undefined (then JSON decides).
+ * @internal exported for the tests that hold both paths to the same results.
+ */
+export function parseExactLayout(body: string): ParsedBody | undefined {
+  if (!body.startsWith(BODY_HEAD) || !body.endsWith(BODY_TAIL)) return undefined
+  const keyEnd = body.indexOf('"', BODY_HEAD.length)
+  if (keyEnd < 0 || !body.startsWith(BODY_MIDDLE, keyEnd)) return undefined
+  const tokenStart = keyEnd + BODY_MIDDLE.length
+  const tokenEnd = body.length - BODY_TAIL.length
+  if (tokenEnd <= tokenStart) return undefined
+  // Strict base64 has no quote, backslash or control character, so each field is exactly its JSON string.
+  const encryptedDataKey = decodeDataKey(body.slice(BODY_HEAD.length, keyEnd))
+  if (encryptedDataKey === undefined) return undefined
+  const token = body.slice(tokenStart, tokenEnd)
+  const tokenBytes = decodeUrlsafeBase64(token)
+  return tokenBytes === undefined ? undefined : { encryptedDataKey, token, tokenBytes }
+}
+
+function decodeDataKey(encoded: string): Buffer | undefined {
+  if (encoded.length > MAX_DATA_KEY_CHARS) return undefined
+  const bytes = decodeBase64Lenient(encoded)
+  return bytes !== undefined && bytes.length >= 1 ? bytes : undefined
+}
+
+/** @internal The general path: any JSON layout. Exported for the tests that hold both paths to the same results. */
+export function parseAnyLayout(body: string): ParsedBody {
+  needs(!utf8LengthExceeds(body, MAX_BODY_BYTES), 'BODY_SIZE', BODY_SIZE_MESSAGE)
+  const depth = jsonDepth(body)
+  needs(depth >= 0, 'BODY_NOT_JSON', 'body must be valid JSON')
+  // The validator has seen the whole text: JSON.parse cannot fail now, and runs only on flat JSON.
+  const start = body.charCodeAt(skipWhitespace(body, 0))
+  needs(start === OPEN_OBJECT, 'BODY_SHAPE', 'body must be a JSON object')
+  const fields = (depth === 1 ? JSON.parse(body) : {}) as Record<string, unknown>
   const encryptedDataKey = fields.encrypted_data_key
   const token = fields.encrypted_message
   needs(
@@ -88,19 +153,190 @@ export function parseBody(body: string): ParsedBody {
     'BODY_SHAPE',
     'body must have exactly the string fields "encrypted_data_key" and "encrypted_message"',
   )
-  const dataKey = encryptedDataKey.length <= MAX_DATA_KEY_CHARS ? decodeBase64Lenient(encryptedDataKey) : undefined
+  const dataKey = decodeDataKey(encryptedDataKey)
   needs(
-    dataKey !== undefined && dataKey.length >= 1 && dataKey.length <= MAX_DATA_KEY_BYTES,
+    dataKey !== undefined,
     'DATA_KEY_ENCODING',
     'encrypted_data_key must be padded base64 (urlsafe or standard) of 1 to 6144 bytes',
   )
-  // Decoding (native) is about twice as fast as a regular expression over the alphabet.
-  needs(
-    token.length > 0 && decodeUrlsafeBase64(token) !== undefined,
-    'TOKEN_ENCODING',
-    'encrypted_message must be non-empty urlsafe base64 with padding',
-  )
-  return { encryptedDataKey: dataKey, token }
+  const tokenBytes = token.length > 0 ? decodeUrlsafeBase64(token) : undefined
+  needs(tokenBytes !== undefined, 'TOKEN_ENCODING', 'encrypted_message must be non-empty urlsafe base64 with padding')
+  return { encryptedDataKey: dataKey, token, tokenBytes }
+}
+
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d
+const OPEN_ARRAY = 0x5b
+const CLOSE_ARRAY = 0x5d
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COLON = 0x3a
+const COMMA = 0x2c
+
+function skipWhitespace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i
+    i++
+  }
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+}
+
+/** The index after the JSON string starting at `i`, or -1. */
+function skipString(text: string, i: number): number {
+  if (text.charCodeAt(i) !== QUOTE) return -1
+  for (i++; ; i++) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) return i + 1
+    if (Number.isNaN(c) || c < 0x20) return -1
+    if (c === BACKSLASH) {
+      const escaped = text.charCodeAt(++i)
+      if (escaped === 0x75) {
+        for (let k = 1; k <= 4; k++) if (!isHexDigit(text.charCodeAt(i + k))) return -1
+        i += 4
+      } else if ('"\\/bfnrt'.indexOf(String.fromCharCode(escaped)) < 0 || Number.isNaN(escaped)) {
+        return -1
+      }
+    }
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39
+}
+
+function skipDigits(text: string, i: number): number {
+  while (isDigit(text.charCodeAt(i))) i++
+  return i
+}
+
+/** The index after the JSON number starting at `i`, or -1. */
+function skipNumber(text: string, i: number): number {
+  if (text.charCodeAt(i) === 0x2d) i++
+  const first = text.charCodeAt(i)
+  if (first === 0x30) i++
+  else if (isDigit(first)) i = skipDigits(text, i)
+  else return -1
+  if (text.charCodeAt(i) === 0x2e) {
+    if (!isDigit(text.charCodeAt(i + 1))) return -1
+    i = skipDigits(text, i + 1)
+  }
+  const e = text.charCodeAt(i)
+  if (e === 0x65 || e === 0x45) {
+    i++
+    const sign = text.charCodeAt(i)
+    if (sign === 0x2b || sign === 0x2d) i++
+    if (!isDigit(text.charCodeAt(i))) return -1
+    i = skipDigits(text, i)
+  }
+  return i
+}
+
+/** The index after `name: ` of an object member starting at `i`, or -1. */
+function skipMemberName(text: string, i: number): number {
+  i = skipString(text, skipWhitespace(text, i))
+  if (i < 0) return -1
+  i = skipWhitespace(text, i)
+  return text.charCodeAt(i) === COLON ? i + 1 : -1
+}
+
+// Runs of brackets are the costly case (a megabyte of `[[[…`); a sticky regular expression
+// measures a run in native code, several times faster than a character loop.
+const RUN_OF_OPENERS = /\[+/y
+const RUN_OF_CLOSERS = /\]+/y
+
+function runLength(run: RegExp, text: string, i: number): number {
+  run.lastIndex = i
+  return run.test(text) ? run.lastIndex - i : 0
+}
+
+/**
+ * The deepest nesting of `text` if it is JSON as `JSON.parse` accepts it
+ * (RFC 8259), or -1. Builds no values and uses no recursion: only the depths
+ * of open objects are kept, so a megabyte of `[[[…` costs a few linear passes,
+ * not a parse.
+ */
+export function jsonDepth(text: string): number {
+  const length = text.length
+  // The depth of each open object, innermost last; the levels above the last are arrays.
+  const objects: number[] = []
+  let innermostObject = 0
+  let depth = 0
+  let maxDepth = 0
+  let i = 0
+  for (;;) {
+    // A value starts here.
+    i = skipWhitespace(text, i)
+    let c = text.charCodeAt(i)
+    let empty = false
+    while (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (c === OPEN_ARRAY) {
+        const run = runLength(RUN_OF_OPENERS, text, i)
+        depth += run
+        i = skipWhitespace(text, i + run)
+        if (depth > maxDepth) maxDepth = depth
+        if (text.charCodeAt(i) === CLOSE_ARRAY) {
+          // `[]` is a whole value.
+          depth--
+          i++
+          empty = true
+          break
+        }
+      } else {
+        depth++
+        if (depth > maxDepth) maxDepth = depth
+        i = skipWhitespace(text, i + 1)
+        if (text.charCodeAt(i) === CLOSE_OBJECT) {
+          // `{}` is a whole value.
+          depth--
+          i++
+          empty = true
+          break
+        }
+        objects.push(innermostObject)
+        innermostObject = depth
+        i = skipMemberName(text, i)
+        if (i < 0) return -1
+        i = skipWhitespace(text, i)
+      }
+      c = text.charCodeAt(i)
+    }
+    if (!empty) {
+      if (c === QUOTE) i = skipString(text, i)
+      else if (c === 0x74) i = text.startsWith('true', i) ? i + 4 : -1
+      else if (c === 0x66) i = text.startsWith('false', i) ? i + 5 : -1
+      else if (c === 0x6e) i = text.startsWith('null', i) ? i + 4 : -1
+      else i = skipNumber(text, i)
+      if (i < 0) return -1
+    }
+    // A value ended: close containers until one continues with a comma, or the text ends.
+    for (;;) {
+      i = skipWhitespace(text, i)
+      if (depth === 0) return i === length ? maxDepth : -1
+      const next = text.charCodeAt(i)
+      const inObject = depth === innermostObject
+      if (next === CLOSE_ARRAY && !inObject) {
+        // Close as many arrays as the run has, down to the innermost object at most.
+        const run = Math.min(runLength(RUN_OF_CLOSERS, text, i), depth - innermostObject)
+        depth -= run
+        i += run
+        continue
+      }
+      if (next === CLOSE_OBJECT && inObject) {
+        innermostObject = objects.pop() ?? 0
+        depth--
+        i++
+        continue
+      }
+      if (next !== COMMA) return -1
+      i = inObject ? skipMemberName(text, i + 1) : i + 1
+      if (i < 0) return -1
+      break
+    }
+  }
 }
 
 /** Attribute carrying the wire format version, `"1"`. */
@@ -170,13 +406,6 @@ function isStringRecord(value: unknown): value is Record<string, string> {
   return true
 }
 
-/** Describes an option value for a message, briefly and without contents of objects. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return value.length <= 64 ? JSON.stringify(value) : 'a string too long to show'
-  if (value === null || typeof value !== 'object') return String(value)
-  return Array.isArray(value) ? 'an array' : 'an object'
-}
-
 /**
  * The message attributes of a sealed message: version, content type and,
  * when given and non-empty, the encryption context (keys sorted, so equal
@@ -193,7 +422,7 @@ export function encodeAttributes(options: {
   needs(
     isContentType(contentType),
     'OPTION_INVALID',
-    `contentType must be 'text', 'json' or 'bytes'; received ${describe(contentType)}`,
+    () => `contentType must be 'text', 'json' or 'bytes'; received ${describeValue(contentType)}`,
   )
   const attributes: MessageAttributes = {
     [ATTRIBUTE_VERSION]: { DataType: 'String', StringValue: String(WIRE_VERSION) },
@@ -204,7 +433,7 @@ export function encodeAttributes(options: {
     needs(
       isStringRecord(context),
       'OPTION_INVALID',
-      `encryptionContext must be an object of string values; received ${describe(context)}`,
+      () => `encryptionContext must be an object of string values; received ${describeValue(context)}`,
     )
     const keys = Object.keys(context).sort()
     if (keys.length > 0) {
@@ -225,7 +454,7 @@ function stringAttribute(attributes: ReceivedAttributes, name: string): string |
       attribute.DataType === 'String' &&
       typeof attribute.StringValue === 'string',
     'ATTRIBUTE_INVALID',
-    `message attribute ${name} must be of DataType String with a StringValue`,
+    () => `message attribute ${name} must be of DataType String with a StringValue`,
   )
   return attribute.StringValue
 }
@@ -243,14 +472,15 @@ export function parseAttributes(attributes: ReceivedAttributes | undefined): Env
   needs(
     version === undefined || version === '1',
     'ATTRIBUTE_INVALID',
-    `message attribute ${ATTRIBUTE_VERSION} must be "1"; received ${describe(version)}`,
+    () => `message attribute ${ATTRIBUTE_VERSION} must be "1"; received ${describeValue(version)}`,
   )
   const mime = stringAttribute(attributes, ATTRIBUTE_CONTENT_TYPE)
   const contentType = mime === undefined ? 'text' : CONTENT_TYPE_BY_MIME.get(mime)
   needs(
     contentType !== undefined,
     'ATTRIBUTE_INVALID',
-    `message attribute ${ATTRIBUTE_CONTENT_TYPE} must be one of ${KNOWN_MIME_TYPES}; received ${describe(mime)}`,
+    () =>
+      `message attribute ${ATTRIBUTE_CONTENT_TYPE} must be one of ${KNOWN_MIME_TYPES}; received ${describeValue(mime)}`,
   )
   const contextJson = stringAttribute(attributes, ATTRIBUTE_CONTEXT)
   if (contextJson === undefined) return { version: 1, contentType }
@@ -263,7 +493,7 @@ export function parseAttributes(attributes: ReceivedAttributes | undefined): Env
   needs(
     isStringRecord(encryptionContext),
     'ATTRIBUTE_INVALID',
-    `message attribute ${ATTRIBUTE_CONTEXT} must be a JSON object of string values`,
+    () => `message attribute ${ATTRIBUTE_CONTEXT} must be a JSON object of string values`,
   )
   assertValidContext(encryptionContext, 'ATTRIBUTE_INVALID', `message attribute ${ATTRIBUTE_CONTEXT}`)
   return { version: 1, contentType, encryptionContext }
@@ -301,14 +531,14 @@ export function encodePayload<T extends ContentType>(
       needs(
         typeof value === 'string',
         'PAYLOAD_UNSEALABLE',
-        `a text payload must be a string; received ${value === null ? 'null' : typeof value}`,
+        () => `a text payload must be a string; received ${value === null ? 'null' : typeof value}`,
       )
       return value
     case 'bytes':
       needs(
         value instanceof Uint8Array,
         'PAYLOAD_UNSEALABLE',
-        `a bytes payload must be a Uint8Array; received ${value === null ? 'null' : typeof value}`,
+        () => `a bytes payload must be a Uint8Array; received ${value === null ? 'null' : typeof value}`,
       )
       return value
     case 'json': {
@@ -326,14 +556,14 @@ export function encodePayload<T extends ContentType>(
       needs(
         json !== undefined,
         'PAYLOAD_UNSEALABLE',
-        `a json payload must be serialisable; JSON.stringify returned undefined for ${typeof value}`,
+        () => `a json payload must be serialisable; JSON.stringify returned undefined for ${typeof value}`,
       )
       return json
     }
     default:
       throw new SqsEnvelopeError(
         'OPTION_INVALID',
-        `contentType must be 'text', 'json' or 'bytes'; received ${describe(contentType)}`,
+        `contentType must be 'text', 'json' or 'bytes'; received ${describeValue(contentType)}`,
       )
   }
 }
@@ -366,7 +596,7 @@ export function decodePayload<T extends ContentType>(plaintext: Buffer, contentT
     default:
       throw new SqsEnvelopeError(
         'OPTION_INVALID',
-        `contentType must be 'text', 'json' or 'bytes'; received ${describe(contentType)}`,
+        `contentType must be 'text', 'json' or 'bytes'; received ${describeValue(contentType)}`,
       )
   }
 }

@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { type EnvelopeSealer, type SealerOptions, SqsEnvelopeError } from '@sqs-envelope/core'
+import { contentTypeOption, describeValue, integerOption, invalidOption } from '@sqs-envelope/core/validation'
 import type { ContentType } from '@sqs-envelope/core/wire'
 
 /** What every producer takes, whichever way it seals. */
@@ -76,8 +77,6 @@ export const PRODUCER_DEFAULTS = {
 /** Fewest bytes a deduplication secret may have. */
 export const MIN_DEDUPLICATION_SECRET_BYTES = 16
 
-const CONTENT_TYPES: readonly string[] = ['text', 'json', 'bytes']
-
 export interface ResolvedProducerOptions {
   readonly queueUrl: string
   readonly contentType: ContentType
@@ -91,51 +90,24 @@ export interface ResolvedProducerOptions {
   readonly deduplicationSecret: Uint8Array | undefined
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value)
-  }
-  if (value instanceof Uint8Array) return `${value.byteLength} bytes`
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
-}
-
-function invalid(name: string, expected: string, value: unknown): SqsEnvelopeError {
-  return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describe(value)}`)
-}
-
-function integerOption(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(
-      name,
-      max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`,
-      value,
-    )
-  }
-  return value
-}
-
 /** Validates and resolves the producer's own options; the sealer validates its own. */
 export function resolveProducerOptions(options: ProducerOptions<ContentType>): ResolvedProducerOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options as unknown)
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options as unknown)
   const { kmsKeyId } = options as { kmsKeyId?: unknown }
   if (typeof options.queueUrl !== 'string' || !/^https?:\/\/\S+$/.test(options.queueUrl)) {
-    throw invalid(
+    throw invalidOption(
       'queueUrl',
       'an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
       options.queueUrl,
     )
   }
   if (options.sealer !== undefined && kmsKeyId !== undefined) {
-    throw invalid('kmsKeyId', 'absent when a sealer is given (the sealer names its key)', kmsKeyId)
+    throw invalidOption('kmsKeyId', 'absent when a sealer is given (the sealer names its key)', kmsKeyId)
   }
   if (options.sealer === undefined && kmsKeyId === undefined) {
-    throw invalid('kmsKeyId', 'a KMS key id, ARN or alias (or give a sealer)', kmsKeyId)
+    throw invalidOption('kmsKeyId', 'a KMS key id, ARN or alias (or give a sealer)', kmsKeyId)
   }
-  const contentType = options.contentType ?? PRODUCER_DEFAULTS.contentType
-  if (!CONTENT_TYPES.includes(contentType))
-    throw invalid('contentType', `one of ${CONTENT_TYPES.join(', ')}`, contentType)
+  const contentType = contentTypeOption('contentType', options.contentType, PRODUCER_DEFAULTS.contentType)
   const retryBaseDelayMs = integerOption(
     'sqsRetryBaseDelayMs',
     options.sqsRetryBaseDelayMs,
@@ -149,10 +121,10 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
     0,
   )
   if (retryMaxDelayMs < retryBaseDelayMs) {
-    throw invalid('sqsRetryMaxDelayMs', `≥ sqsRetryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs)
+    throw invalidOption('sqsRetryMaxDelayMs', `≥ sqsRetryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs)
   }
   const cbd = options.contentBasedDeduplication
-  if (cbd !== undefined && typeof cbd !== 'boolean') throw invalid('contentBasedDeduplication', 'a boolean', cbd)
+  if (cbd !== undefined && typeof cbd !== 'boolean') throw invalidOption('contentBasedDeduplication', 'a boolean', cbd)
   const secret = options.deduplicationSecret
   let secretBytes: Uint8Array | undefined
   if (secret !== undefined) {
@@ -163,7 +135,7 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
         'OPTION_INVALID',
         `deduplicationSecret must be a string or Uint8Array of at least ${MIN_DEDUPLICATION_SECRET_BYTES} bytes; received ${
           bytes === undefined
-            ? describe(typeof secret === 'object' ? secret : typeof secret)
+            ? describeValue(typeof secret === 'object' ? secret : typeof secret)
             : `${bytes.byteLength} bytes`
         }`,
       )

@@ -1,14 +1,7 @@
 import { Fernet } from '@sqs-envelope/core'
 import { encodeAttributes, encodeBody } from '@sqs-envelope/core/wire'
 import { describe, expect, it } from 'vitest'
-import {
-  attributesBytes,
-  dataKeyCharsOf,
-  fernetTokenBytes,
-  MAX_DATA_KEY_CHARS,
-  MIN_DATA_KEY_CHARS,
-  sealedBodyBytes,
-} from './size.ts'
+import { attributesBytes, dataKeyCharsOf, MAX_DATA_KEY_CHARS, MIN_DATA_KEY_CHARS, sealedBodyBytes } from './size.ts'
 
 describe('sealed size, computed before sealing', () => {
   const fernet = new Fernet(Fernet.generateKey())
@@ -18,7 +11,6 @@ describe('sealed size, computed before sealing', () => {
     (length) => {
       const plaintext = new Uint8Array(length).fill(7)
       const token = fernet.encrypt(plaintext)
-      expect(Buffer.from(token, 'base64url').length).toBe(fernetTokenBytes(length))
       for (const blobBytes of [32, 116, 184, 6144]) {
         const body = encodeBody(new Uint8Array(blobBytes).fill(1), token)
         const chars = Math.ceil(blobBytes / 3) * 4

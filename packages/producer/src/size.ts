@@ -1,20 +1,13 @@
 import { Buffer } from 'node:buffer'
-import { encodeBody } from '@sqs-envelope/core/wire'
+import { sealedBodyBytes as sealedBodyBytesOfBlob } from '@sqs-envelope/core/wire'
 
 /*
  * How SQS counts a message against MaximumMessageSize: the UTF-8 bytes of the body plus, for each
  * message attribute, the bytes of its name, of its data type and of its value.
- * The body of a sealed message is fully determined by two lengths: the plaintext's and the KMS
- * CiphertextBlob's, so its size is known before any KMS call.
+ * The body of a sealed message is fully determined by two lengths, the plaintext's and the KMS
+ * CiphertextBlob's (core's `sealedBodyBytes`), so its size is known before any KMS call. The producer
+ * counts the blob in base64 characters, which it reads off a sealed body.
  */
-
-// Fernet: version (1) + timestamp (8) + IV (16) + AES-CBC with PKCS7 (always 1 to 16 bytes of padding) + HMAC (32).
-const FERNET_OVERHEAD_BYTES = 1 + 8 + 16 + 32
-const AES_BLOCK_BYTES = 16
-
-// The body's fixed characters, taken from core's own encoder so the two cannot drift apart:
-// a 1-byte data key (4 base64 characters) and a 1-character token.
-const BODY_FRAMING_BYTES = encodeBody(new Uint8Array(1), 'A').length - 4 - 1
 
 function base64Length(bytes: number): number {
   return Math.ceil(bytes / 3) * 4
@@ -31,19 +24,19 @@ export const MIN_DATA_KEY_CHARS = base64Length(32)
 /** Most characters a CiphertextBlob (at most 6144 bytes, KMS's limit) takes: what fits with it fits with any key. */
 export const MAX_DATA_KEY_CHARS = base64Length(6144)
 
-/** Bytes of the Fernet token (before base64) sealing `plaintextBytes`. */
-export function fernetTokenBytes(plaintextBytes: number): number {
-  return FERNET_OVERHEAD_BYTES + (Math.floor(plaintextBytes / AES_BLOCK_BYTES) + 1) * AES_BLOCK_BYTES
+/** UTF-8 bytes of the wire v1 body sealing `plaintextBytes`, less the data key's characters. */
+function bodyBytesWithoutDataKey(plaintextBytes: number): number {
+  return sealedBodyBytesOfBlob(plaintextBytes, 0)
 }
 
 /** UTF-8 bytes of the wire v1 body sealing `plaintextBytes` under a data key of `dataKeyChars` base64 characters. */
 export function sealedBodyBytes(plaintextBytes: number, dataKeyChars: number): number {
-  return BODY_FRAMING_BYTES + dataKeyChars + base64Length(fernetTokenBytes(plaintextBytes))
+  return bodyBytesWithoutDataKey(plaintextBytes) + dataKeyChars
 }
 
 /** How many base64 characters the data key takes in a sealed body (all of which is ASCII). */
 export function dataKeyCharsOf(body: string, plaintextBytes: number): number {
-  return body.length - BODY_FRAMING_BYTES - base64Length(fernetTokenBytes(plaintextBytes))
+  return body.length - bodyBytesWithoutDataKey(plaintextBytes)
 }
 
 /** An SQS message attribute as SendMessage takes it. */

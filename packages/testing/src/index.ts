@@ -8,7 +8,10 @@ export {
   startFaultProxy,
 } from './fault-proxy.ts'
 export {
+  bundledLocalStackDir,
+  containerEngine,
   findLocalStackDir,
+  freePort,
   type LocalStackCredentials,
   type LocalStackMode,
   localStackVersion,

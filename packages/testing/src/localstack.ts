@@ -1,78 +1,99 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { request } from 'node:http'
+import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ListKeysCommand } from '@aws-sdk/client-kms'
+import { ListQueuesCommand } from '@aws-sdk/client-sqs'
+import { waitReady } from '../localstack/readiness.mjs'
 import { LocalStackError } from './errors.ts'
+import { createKmsClient, createSqsClient } from './resources.ts'
 
 /** Static credentials LocalStack accepts. */
 export interface LocalStackCredentials {
   readonly accessKeyId: string
   readonly secretAccessKey: string
+  readonly sessionToken?: string
 }
 
 /** How a LocalStack was reached. */
 export type LocalStackMode = 'endpoint' | 'container' | 'host'
 
-/** A running LocalStack with SQS and KMS. */
+/** A running LocalStack (or another AWS-compatible endpoint) with SQS and KMS. */
 export interface StartedLocalStack extends AsyncDisposable {
   /** e.g. `http://127.0.0.1:4566` */
   readonly endpoint: string
   readonly region: string
   readonly credentials: LocalStackCredentials
   readonly mode: LocalStackMode
+  /**
+   * The endpoint serves `/_localstack/health`. False for another AWS-compatible endpoint
+   * (reached in endpoint mode); tests of LocalStack-only behaviour skip then.
+   */
+  readonly isLocalStack: boolean
+  /** In `auto` mode, why a container engine that answered was not used; otherwise undefined. */
+  readonly fallbackReason?: string
   /** Stops what this call started: a container, or a host process it launched. A reused one is left running. */
   stop(): Promise<void>
 }
 
 export interface StartLocalStackOptions {
   /**
-   * Which way to get LocalStack. `auto`: `LOCALSTACK_ENDPOINT` if set, else a
-   * container when a Docker engine answers, else the host-mode launcher.
-   * @defaultValue `'auto'`
+   * Which way to get LocalStack. `auto`: the endpoint if one is given, else a container when a
+   * Docker-API engine answers, else host mode. When an engine answers but the container path
+   * fails, `auto` logs why (see `log`) before falling back to host mode; `container` never falls back.
+   * @defaultValue `process.env.SQS_ENVELOPE_LOCALSTACK_MODE ?? 'auto'`
    */
   readonly mode?: 'auto' | LocalStackMode
-  /** Endpoint of a LocalStack already running. @defaultValue `process.env.LOCALSTACK_ENDPOINT` */
+  /**
+   * A running LocalStack, or any endpoint serving SQS and KMS. Without `/_localstack/health`,
+   * readiness is a ListQueues and a ListKeys call.
+   * @defaultValue `process.env.LOCALSTACK_ENDPOINT`
+   */
   readonly endpoint?: string
   /** @defaultValue `process.env.AWS_REGION ?? 'us-east-1'` */
   readonly region?: string
   /**
-   * Folder with `version`, `launcher.mjs` and `init/`.
-   * @defaultValue `SQS_ENVELOPE_LOCALSTACK_DIR`, else the nearest `localstack/` above the working directory
+   * Folder with `version`, `launcher.mjs`, `constraints.txt` and `init/`.
+   * @defaultValue `process.env.SQS_ENVELOPE_LOCALSTACK_DIR`, else the one shipped in this package
    */
   readonly localstackDir?: string
-  /** Docker image for container mode. @defaultValue `localstack/localstack:<localstack/version>` */
+  /** Host-mode port on 127.0.0.1. @defaultValue `process.env.LOCALSTACK_PORT ?? 4566` */
+  readonly port?: number
+  /** Docker image for container mode. @defaultValue `localstack/localstack:<version>` */
   readonly image?: string
-  /** How long to wait for LocalStack to become ready, in ms. @defaultValue 240000 */
+  /** How long to wait for LocalStack to become ready, in ms (a first host-mode install may add minutes). @defaultValue 240000 */
   readonly startupTimeoutMs?: number
+  /** Where progress and fallback reasons go. @defaultValue one line on stderr per message */
+  readonly log?: (message: string) => void
 }
 
 const CREDENTIALS: LocalStackCredentials = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' })
+const MODES = ['auto', 'endpoint', 'container', 'host'] as const
+const defaultLog = (message: string) => process.stderr.write(`[@sqs-envelope/testing] ${message}\n`)
+
+/** The `localstack/` folder shipped in this package (beside `src/` and `dist/`). */
+export const bundledLocalStackDir: string = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'localstack')
 
 /**
- * Finds the repository's `localstack/` folder: an explicit option, then
- * `SQS_ENVELOPE_LOCALSTACK_DIR`, then the nearest one above the working
- * directory or above this module.
+ * The folder with the pinned `version`, the launcher and the init hooks: an explicit one,
+ * else `SQS_ENVELOPE_LOCALSTACK_DIR`, else the one shipped in this package. A folder named
+ * by the caller that has no `version` gives undefined (no search behind the caller's back).
  */
 export function findLocalStackDir(explicit?: string): string | undefined {
-  // A folder named by the caller is used or nothing is: no search behind its back.
   const named = explicit ?? process.env.SQS_ENVELOPE_LOCALSTACK_DIR
   if (named) return existsSync(join(named, 'version')) ? resolve(named) : undefined
-  for (const start of [process.cwd(), dirname(fileURLToPath(import.meta.url))]) {
-    for (let dir = resolve(start); ; dir = dirname(dir)) {
-      if (existsSync(join(dir, 'localstack', 'launcher.mjs'))) return join(dir, 'localstack')
-      if (dirname(dir) === dir) break
-    }
-  }
-  return undefined
+  return bundledLocalStackDir
 }
 
-/** The pinned LocalStack version, read from `localstack/version` (the one place it is written). */
+/** The pinned LocalStack version (the `version` file, the one place it is written). */
 export function localStackVersion(localstackDir?: string): string {
   const dir = findLocalStackDir(localstackDir)
   if (!dir) {
     throw new LocalStackError(
       'LOCALSTACK_NOT_FOUND',
-      'no localstack/ folder found (set SQS_ENVELOPE_LOCALSTACK_DIR or pass localstackDir)',
+      `no LocalStack folder with a "version" file at ${localstackDir ?? process.env.SQS_ENVELOPE_LOCALSTACK_DIR}`,
     )
   }
   return readFileSync(join(dir, 'version'), 'utf8').trim()
@@ -80,10 +101,25 @@ export function localStackVersion(localstackDir?: string): string {
 
 /** Starts (or finds) a LocalStack with SQS and KMS. Usable as a vitest globalSetup. */
 export async function startLocalStack(options: StartLocalStackOptions = {}): Promise<StartedLocalStack> {
-  const mode = options.mode ?? 'auto'
+  const mode = options.mode ?? process.env.SQS_ENVELOPE_LOCALSTACK_MODE ?? 'auto'
+  if (!(MODES as readonly string[]).includes(mode)) {
+    throw new LocalStackError(
+      'LOCALSTACK_BAD_OPTION',
+      `mode (or SQS_ENVELOPE_LOCALSTACK_MODE) must be one of ${MODES.join(', ')}; received ${JSON.stringify(mode)}`,
+    )
+  }
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1'
   const endpoint = options.endpoint ?? process.env.LOCALSTACK_ENDPOINT
   const timeoutMs = options.startupTimeoutMs ?? 240_000
+  const badOption = (name: string, expected: string, value: unknown) =>
+    new LocalStackError('LOCALSTACK_BAD_OPTION', `${name} must be ${expected}; received ${JSON.stringify(value)}`)
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw badOption('startupTimeoutMs', 'a positive integer (milliseconds)', options.startupTimeoutMs)
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 1 && options.port <= 65535))
+    throw badOption('port', 'an integer from 1 to 65535', options.port)
+  if (endpoint !== undefined && !URL.canParse(endpoint))
+    throw badOption('endpoint (or LOCALSTACK_ENDPOINT)', 'an absolute URL such as http://127.0.0.1:4566', endpoint)
+  const log = options.log ?? defaultLog
 
   if (mode === 'endpoint' || (mode === 'auto' && endpoint)) {
     if (!endpoint)
@@ -91,19 +127,30 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         'LOCALSTACK_UNAVAILABLE',
         'mode "endpoint" needs LOCALSTACK_ENDPOINT or options.endpoint',
       )
-    await waitHealthy(endpoint, Math.min(timeoutMs, 30_000))
-    return started(endpoint, region, 'endpoint', async () => {})
+    return startEndpoint(endpoint, region, Math.min(timeoutMs, 60_000))
   }
-  if (mode === 'container' || (mode === 'auto' && (await dockerAnswers()))) {
-    return startContainer(options, region, timeoutMs)
+  if (mode === 'container') return startContainer(options, region, timeoutMs)
+  if (mode === 'host') return startHost(options, region, timeoutMs)
+
+  const engine = await containerEngine()
+  if (!engine.answers) return startHost(options, region, timeoutMs)
+  try {
+    return await startContainer(options, region, timeoutMs)
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    log(
+      `a container engine answers (${engine.where}) but container mode failed, so using host mode instead: ${reason}` +
+        ' (set SQS_ENVELOPE_LOCALSTACK_MODE=container to make this an error)',
+    )
+    const host = await startHost(options, region, timeoutMs)
+    return { ...host, fallbackReason: reason }
   }
-  return startHost(options, region, timeoutMs)
 }
 
 function started(
-  endpoint: string,
-  region: string,
-  mode: LocalStackMode,
+  fields: Pick<StartedLocalStack, 'endpoint' | 'region' | 'mode' | 'isLocalStack'> & {
+    credentials?: LocalStackCredentials
+  },
   stopOnce: () => Promise<void>,
 ): StartedLocalStack {
   let stopping: Promise<void> | undefined
@@ -111,41 +158,197 @@ function started(
     stopping ??= stopOnce()
     return stopping
   }
-  return { endpoint, region, credentials: CREDENTIALS, mode, stop, [Symbol.asyncDispose]: stop }
+  return { credentials: CREDENTIALS, ...fields, stop, [Symbol.asyncDispose]: stop }
 }
 
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers')
-    await withTimeout(getContainerRuntimeClient(), 15_000)
-    return true
-  } catch {
-    return false
+/** Credentials for an endpoint that is not LocalStack: the usual AWS variables when set. */
+function credentialsFromEnv(): LocalStackCredentials {
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN } = process.env
+  if (!AWS_ACCESS_KEY_ID || !AWS_SECRET_ACCESS_KEY) return CREDENTIALS
+  return {
+    accessKeyId: AWS_ACCESS_KEY_ID,
+    secretAccessKey: AWS_SECRET_ACCESS_KEY,
+    ...(AWS_SESSION_TOKEN ? { sessionToken: AWS_SESSION_TOKEN } : {}),
   }
+}
+
+/** ListQueues and ListKeys: the cheapest calls that prove SQS and KMS answer with these credentials. */
+async function awsAnswers(endpoint: string, region: string, credentials: LocalStackCredentials): Promise<void> {
+  const target = { endpoint, region, credentials }
+  const sqs = createSqsClient(target)
+  const kms = createKmsClient(target)
+  try {
+    const signal = AbortSignal.timeout(5000)
+    await Promise.all([
+      sqs.send(new ListQueuesCommand({ MaxResults: 1 }), { abortSignal: signal }),
+      kms.send(new ListKeysCommand({ Limit: 1 }), { abortSignal: signal }),
+    ])
+  } finally {
+    sqs.destroy()
+    kms.destroy()
+  }
+}
+
+async function startEndpoint(endpoint: string, region: string, timeoutMs: number): Promise<StartedLocalStack> {
+  const credentials = credentialsFromEnv()
+  const ready = await waitReady(endpoint, {
+    timeoutMs,
+    pollMs: 500,
+    awsCheck: () => awsAnswers(endpoint, region, credentials),
+  })
+  if (!ready.ok) {
+    throw new LocalStackError('LOCALSTACK_UNAVAILABLE', `LocalStack at ${endpoint} is not ready: ${ready.reason}`)
+  }
+  const isLocalStack = ready.kind === 'localstack'
+  return started(
+    { endpoint, region, mode: 'endpoint', isLocalStack, credentials: isLocalStack ? CREDENTIALS : credentials },
+    async () => {},
+  )
+}
+
+// ------------------------------------------------------------------ container mode
+
+interface EngineProbe {
+  readonly answers: boolean
+  readonly where: string
+}
+
+type DockerApi = { socketPath: string } | { host: string; port: number }
+
+/** Where the Docker API is: DOCKER_HOST (unix:// or tcp://), else the default socket. */
+function dockerApi(): { target?: DockerApi; where: string } {
+  const dockerHost = process.env.DOCKER_HOST
+  if (!dockerHost) return { target: { socketPath: '/var/run/docker.sock' }, where: '/var/run/docker.sock' }
+  if (dockerHost.startsWith('unix://')) {
+    const socketPath = dockerHost.slice('unix://'.length)
+    return { target: { socketPath }, where: socketPath }
+  }
+  if (dockerHost.startsWith('tcp://')) {
+    const url = new URL(dockerHost.replace(/^tcp:/, 'http:'))
+    return { target: { host: url.hostname, port: Number(url.port || 2375) }, where: dockerHost }
+  }
+  return { where: `DOCKER_HOST=${dockerHost} (not probed)` }
+}
+
+/** The HTTP status of one GET on the Docker API, or 0 when nothing answers. */
+function dockerGet(target: DockerApi, path: string, timeoutMs: number): Promise<number> {
+  if ('socketPath' in target && !existsSync(target.socketPath)) return Promise.resolve(0)
+  return new Promise((done) => {
+    const req = request({ ...target, path, method: 'GET', timeout: timeoutMs }, (res) => {
+      res.resume()
+      done(res.statusCode ?? 0)
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => done(0))
+    req.end()
+  })
+}
+
+/** GET /_ping on the Docker API (DOCKER_HOST, else the default socket), without loading testcontainers. */
+export async function containerEngine(timeoutMs = 3000): Promise<EngineProbe> {
+  const { target, where } = dockerApi()
+  if (!target) return { answers: false, where }
+  return { answers: (await dockerGet(target, '/_ping', timeoutMs)) === 200, where }
+}
+
+/** Whether the engine has the image locally (undefined when that cannot be asked). */
+async function imagePresent(image: string): Promise<boolean | undefined> {
+  const { target } = dockerApi()
+  if (!target) return undefined
+  const status = await dockerGet(target, `/images/${encodeURIComponent(image)}/json`, 3000)
+  return status === 200 ? true : status === 404 ? false : undefined
 }
 
 async function startContainer(options: StartLocalStackOptions, region: string, timeoutMs: number) {
-  const { LocalstackContainer } = await import('@testcontainers/localstack')
   const dir = findLocalStackDir(options.localstackDir)
   const image = options.image ?? `localstack/localstack:${localStackVersion(options.localstackDir)}`
+  const fail = (message: string, cause?: unknown): never => {
+    throw new LocalStackError('LOCALSTACK_CONTAINER_FAILED', message, { cause })
+  }
+  // Optional peer dependencies: loaded only here, so host and endpoint modes work without them.
+  let LocalstackContainer: typeof import('@testcontainers/localstack').LocalstackContainer
+  let runtimeHost: string
+  try {
+    ;({ LocalstackContainer } = await import('@testcontainers/localstack'))
+    const { getContainerRuntimeClient } = await import('testcontainers')
+    runtimeHost = (await getContainerRuntimeClient()).info.containerRuntime.host
+  } catch (error) {
+    return fail(
+      'container mode needs testcontainers and @testcontainers/localstack (npm i -D testcontainers @testcontainers/localstack) ' +
+        `and a container engine they reach; that failed: ${(error as Error).message}`,
+      error,
+    )
+  }
+  // LocalStack writes LOCALSTACK_HOST into queue URLs, and the AWS SDK sends SQS calls to the
+  // queue URL's host: with a random mapped port, URLs would name the container's own 4566 (on
+  // this machine, perhaps another LocalStack). So the host port is chosen first and named.
+  const host = runtimeHost === 'localhost' ? '127.0.0.1' : runtimeHost
+  const hostPort = await freePort()
   let container = new LocalstackContainer(image)
+    .withExposedPorts({ container: 4566, host: hostPort })
     .withEnvironment({
       SERVICES: 'sqs,kms',
       SQS_ENDPOINT_STRATEGY: 'path',
+      LOCALSTACK_HOST: `${host}:${hostPort}`,
+      DNS_ADDRESS: '0',
+      DISABLE_EVENTS: '1',
+      SKIP_SSL_CERT_DOWNLOAD: '1',
       ...(process.env.LOCALSTACK_AUTH_TOKEN ? { LOCALSTACK_AUTH_TOKEN: process.env.LOCALSTACK_AUTH_TOKEN } : {}),
     })
     .withStartupTimeout(timeoutMs)
-  if (dir && existsSync(join(dir, 'init', 'ready.d'))) {
-    container = container.withCopyDirectoriesToContainer([
-      { source: join(dir, 'init', 'ready.d'), target: '/etc/localstack/init/ready.d' },
-    ])
+  const readyD = dir && join(dir, 'init', 'ready.d')
+  if (readyD && existsSync(readyD)) {
+    // realpath: the repository's localstack/init is a symlink into this package, and the copy does not follow it
+    const source = realpathSync(readyD)
+    container = container.withCopyDirectoriesToContainer([{ source, target: '/etc/localstack/init/ready.d' }])
   }
-  const running = await container.start()
-  const endpoint = running.getConnectionUri()
-  return started(endpoint, region, 'container', async () => {
+  let running: Awaited<ReturnType<typeof container.start>>
+  try {
+    running = await container.start()
+  } catch (error) {
+    // Say which image is missing: the LocalStack one, or testcontainers' reaper (ryuk).
+    const present = await imagePresent(image)
+    const hints: string[] = []
+    if (present === false)
+      hints.push(`${image} is not present and could not be pulled: build it offline with bash ${buildImageScript(dir)}`)
+    if (process.env.TESTCONTAINERS_RYUK_DISABLED !== 'true')
+      hints.push(
+        `${present ? `${image} is present, so this is likely` : 'this may also be'} the reaper image testcontainers pulls: without a registry, set TESTCONTAINERS_RYUK_DISABLED=true`,
+      )
+    const hint = hints.length > 0 ? ` (${hints.join('; ')})` : ''
+    return fail(`the LocalStack container (${image}) did not start: ${(error as Error).message.trim()}${hint}`, error)
+  }
+  const endpoint = `http://${host}:${running.getPort()}`
+  // The container logs "Ready." before the ready.d hooks have run; wait for them too.
+  const ready = await waitReady(endpoint, { timeoutMs, requireInit: true })
+  if (!ready.ok || (ready.init?.failed.length ?? 0) > 0) {
+    const reason = ready.ok ? `init hook(s) failed: ${ready.init?.failed.join(', ')}` : ready.reason
+    await running.stop().catch(() => {})
+    return fail(`the LocalStack container (${image}) is not ready: ${reason}`)
+  }
+  return started({ endpoint, region, mode: 'container', isLocalStack: true }, async () => {
     await running.stop()
   })
 }
+
+function buildImageScript(dir: string | undefined): string {
+  const script = join(dir ?? bundledLocalStackDir, 'build-image.sh')
+  return existsSync(script) ? script : join(bundledLocalStackDir, 'build-image.sh')
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a host-mode `port`, or a container's host port). */
+export function freePort(): Promise<number> {
+  return new Promise((done, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? done(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+// ------------------------------------------------------------------ host mode
 
 interface LauncherAnswer {
   endpoint: string
@@ -157,14 +360,17 @@ async function startHost(options: StartLocalStackOptions, region: string, timeou
   if (!dir || !existsSync(join(dir, 'launcher.mjs'))) {
     throw new LocalStackError(
       'LOCALSTACK_UNAVAILABLE',
-      'no LocalStack: set LOCALSTACK_ENDPOINT to a running one, install and start Docker, ' +
-        'or run inside the sqs-envelope repository (its host-mode launcher needs python3.13 with venv and pip)',
+      `no LocalStack launcher in ${dir ?? options.localstackDir}: set LOCALSTACK_ENDPOINT to a running one, ` +
+        'start a container engine such as Docker (container mode), or use the host-mode launcher shipped in @sqs-envelope/testing ' +
+        '(it needs python3.13 with venv and pip)',
     )
   }
-  const out = await runLauncher(dir, ['start', '--json'], timeoutMs)
+  const port = options.port ?? (process.env.LOCALSTACK_PORT ? Number(process.env.LOCALSTACK_PORT) : undefined)
+  const portArgs = port === undefined ? [] : ['--port', String(port)]
+  const out = await runLauncher(dir, ['start', '--json', ...portArgs], timeoutMs)
   const answer = JSON.parse(out.trim().split('\n').at(-1) ?? '') as LauncherAnswer
-  return started(answer.endpoint, region, 'host', async () => {
-    if (!answer.reused) await runLauncher(dir, ['stop'], 60_000)
+  return started({ endpoint: answer.endpoint, region, mode: 'host', isLocalStack: true }, async () => {
+    if (!answer.reused) await runLauncher(dir, ['stop', ...portArgs], 60_000)
   })
 }
 
@@ -202,34 +408,4 @@ function runLauncher(dir: string, args: string[], timeoutMs: number): Promise<st
       )
     })
   })
-}
-
-async function waitHealthy(endpoint: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(new URL('/_localstack/health', endpoint), { signal: AbortSignal.timeout(2000) })
-      if (res.ok) {
-        const health = (await res.json()) as { services?: Record<string, string> }
-        const ok = (s: string | undefined) => s === 'available' || s === 'running'
-        if (ok(health.services?.sqs) && ok(health.services?.kms)) return
-        last = new Error(`sqs: ${health.services?.sqs}, kms: ${health.services?.kms}`)
-      }
-    } catch (error) {
-      last = error
-    }
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new LocalStackError('LOCALSTACK_UNAVAILABLE', `LocalStack at ${endpoint} is not healthy`, { cause: last })
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }

@@ -18,17 +18,22 @@ import {
 export interface LocalStackTarget {
   readonly endpoint: string
   readonly region: string
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string }
+  readonly credentials: {
+    readonly accessKeyId: string
+    readonly secretAccessKey: string
+    readonly sessionToken?: string
+  }
 }
 
 /** An SQS client for this LocalStack. */
 export function createSqsClient(target: LocalStackTarget): SQSClient {
-  return new SQSClient({ endpoint: target.endpoint, region: target.region, credentials: target.credentials })
+  // a copy: the SDK annotates the credentials object it is given, which may be frozen
+  return new SQSClient({ endpoint: target.endpoint, region: target.region, credentials: { ...target.credentials } })
 }
 
 /** A KMS client for this LocalStack. */
 export function createKmsClient(target: LocalStackTarget): KMSClient {
-  return new KMSClient({ endpoint: target.endpoint, region: target.region, credentials: target.credentials })
+  return new KMSClient({ endpoint: target.endpoint, region: target.region, credentials: { ...target.credentials } })
 }
 
 /** A name no other test has: `<prefix>-<time>-<random>`, within SQS's 80 characters. */

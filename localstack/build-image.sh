@@ -1,0 +1,1 @@
+../packages/testing/localstack/build-image.sh

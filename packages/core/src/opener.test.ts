@@ -1,0 +1,111 @@
+import { inspect } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { encodeUrlsafeBase64 } from './base64.ts'
+import { isSqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
+import { EnvelopeOpener } from './opener.ts'
+import { EnvelopeSealer } from './sealer.ts'
+import { fakeKms } from './test-support/fake-kms.ts'
+import { encodeBody, parseBody } from './wire.ts'
+
+async function failureOf(promise: Promise<unknown>): Promise<SqsEnvelopeErrorCode> {
+  try {
+    await promise
+  } catch (error) {
+    if (isSqsEnvelopeError(error)) return error.code
+    throw error
+  }
+  throw new Error('expected an SqsEnvelopeError')
+}
+
+/** A sealed message whose token bytes `edit` may change; the data key stays genuine. */
+async function sealedWith(edit: (token: Buffer) => Buffer, options: { timestamp?: number } = {}) {
+  const kms = fakeKms()
+  const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client })
+  const { body } = await sealer.seal('job')
+  sealer.close()
+  const { encryptedDataKey, tokenBytes } = parseBody(body)
+  if (options.timestamp !== undefined) tokenBytes.writeBigUInt64BE(BigInt(options.timestamp), 1)
+  return { kms, body: encodeBody(encryptedDataKey, encodeUrlsafeBase64(edit(tokenBytes))) }
+}
+
+describe('cheap checks before KMS: what the token shows without the key costs no Decrypt', () => {
+  it.each([
+    ['TOKEN_VERSION', (t: Buffer) => Buffer.concat([Buffer.from([0x81]), t.subarray(1)])],
+    ['TOKEN_LENGTH', (t: Buffer) => t.subarray(0, t.length - 1)],
+    ['TOKEN_LENGTH', (t: Buffer) => t.subarray(0, 57)],
+  ] as const)('%s is decided before any Decrypt', async (code, edit) => {
+    const { kms, body } = await sealedWith(edit)
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    expect(await failureOf(opener.open({ Body: body }))).toBe(code)
+    expect(kms.calls.decrypt).toBe(0)
+    opener.close()
+  })
+
+  it('with tokenTtlSeconds, an expired token is TOKEN_EXPIRED before any Decrypt', async () => {
+    const { kms, body } = await sealedWith((t) => t, { timestamp: 1000 })
+    const opener = new EnvelopeOpener({ kms: kms.client, tokenTtlSeconds: 60 })
+    expect(await failureOf(opener.open({ Body: body }))).toBe('TOKEN_EXPIRED')
+    expect(kms.calls.decrypt).toBe(0)
+    opener.close()
+  })
+
+  it('without tokenTtlSeconds an old token opens (no time check at all)', async () => {
+    const { kms, body } = await sealedWith((t) => t, { timestamp: 1000 })
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    // The timestamp is under the HMAC: changing it is detected once the key is known.
+    expect(await failureOf(opener.open({ Body: body }))).toBe('TOKEN_MAC')
+    expect(kms.calls.decrypt).toBe(1)
+    opener.close()
+  })
+})
+
+describe('open() fails by rejecting, never by throwing synchronously', () => {
+  it('on a bad body, a missing message and after close()', async () => {
+    const kms = fakeKms()
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    let pending: Promise<unknown> | undefined
+    expect(() => {
+      pending = opener.open({ Body: 'not json' })
+    }).not.toThrow()
+    expect(await failureOf(pending as Promise<unknown>)).toBe('BODY_NOT_JSON')
+    expect(await failureOf(opener.open(undefined as never))).toBe('BODY_SHAPE')
+    const { body } = await sealedWith((t) => t)
+    opener.close()
+    expect(await failureOf(opener.open({ Body: body }))).toBe('CLOSED')
+  })
+})
+
+describe('OpenedMessage', () => {
+  it('is an instance whose toJSON, inspect and String show metadata and never the payload', async () => {
+    const kms = fakeKms()
+    const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client, encryptionContext: { q: 'orders' } })
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    const sealed = await sealer.seal({ card: '4111-secret' }, { contentType: 'json' })
+    const opened = await opener.open<{ card: string }>({
+      Body: sealed.body,
+      MessageAttributes: sealed.messageAttributes,
+    })
+    expect(opened.value).toEqual({ card: '4111-secret' })
+    expect(Object.keys(opened)).toEqual(['plaintext', 'value', 'contentType', 'kmsKeyArn', 'encryptionContext'])
+    // The views live on the prototype: nothing is defined per open.
+    expect(Object.getOwnPropertyNames(opened)).toEqual(Object.keys(opened))
+    const views = [JSON.stringify(opened), inspect(opened, { depth: 5 }), String(opened), `${opened}`]
+    for (const view of views) {
+      expect(view).not.toContain('4111')
+      expect(view).toContain('[redacted]')
+      expect(view).toContain(opened.kmsKeyArn)
+    }
+    expect(JSON.parse(views[0] as string)).toEqual({
+      plaintext: '[redacted]',
+      value: '[redacted]',
+      contentType: 'json',
+      kmsKeyArn: opened.kmsKeyArn,
+      encryptionContext: { q: 'orders' },
+    })
+    expect(views[1]).toBe(
+      `OpenedMessage { plaintext: [redacted], value: [redacted], contentType: "json", kmsKeyArn: "${opened.kmsKeyArn}", encryptionContext: {"q":"orders"} }`,
+    )
+    sealer.close()
+    opener.close()
+  })
+})
