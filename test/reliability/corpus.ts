@@ -191,11 +191,14 @@ export function cheapPoison(good: RawMessage, i: number): RawMessage {
         body: encodeBody(encryptedDataKey, swapChar(token, 40 + (i % 20))),
         ...attributes,
       }
-    default:
+    default: {
+      // encodeBody refuses a malformed token, so this one is written by hand, as a broken sender would.
+      const { encrypted_data_key } = JSON.parse(good.body) as { encrypted_data_key: string }
       return {
-        body: encodeBody(encryptedDataKey, `${token}${'A'.repeat(1 + (i % 3))}`),
+        body: JSON.stringify({ encrypted_data_key, encrypted_message: `${token}${'A'.repeat(1 + (i % 3))}` }),
         ...attributes,
       }
+    }
   }
 }
 
