@@ -97,7 +97,15 @@ export async function hostileCorpus(keys: CorpusKeys): Promise<HostileMessage[]>
       codes: ['TOKEN_ENCODING'],
     },
     {
-      name: 'token without padding',
+      name: 'token without its padding',
+      raw: {
+        body: json({ encrypted_data_key: edkText, encrypted_message: token.replace(/=+$/, '') }),
+        messageAttributes: attrs,
+      },
+      codes: ['TOKEN_ENCODING'],
+    },
+    {
+      name: 'token with a stray character (length not a multiple of 4)',
       raw: { body: json({ encrypted_data_key: edkText, encrypted_message: `${token}A` }), messageAttributes: attrs },
       codes: ['TOKEN_ENCODING'],
     },
