@@ -81,12 +81,9 @@ describe('hostile bodies', () => {
       }
     }
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-
-    const secrets = new Map<string, Buffer>([['marker', Buffer.from(marker)]])
-    for (const [i, k] of [...dataKeys, ...consumerKeys].entries()) secrets.set(`data key ${i}`, k)
     expect(consumerKeys.length).toBeGreaterThan(0)
     expect(transcript.size).toBeGreaterThan(corpus.length)
-    expect(findLeaks(transcript.text, secrets)).toEqual([])
+    expect(findLeaks(transcript.text, marker, [...dataKeys, ...consumerKeys])).toEqual([])
     report({ scenario: 'hostile corpus', messages: corpus.length + good.length, handled: handled.length, outcome })
     await queue.delete()
   }, 90_000)

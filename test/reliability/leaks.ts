@@ -78,9 +78,14 @@ export function encodings(secret: Buffer): string[] {
   ]
 }
 
-/** Which of `secrets` (named) appear in `text` in any encoding; [] when none. */
-export function findLeaks(text: string, secrets: ReadonlyMap<string, Buffer>): string[] {
+/**
+ * Which secrets appear in `text` in any encoding ([] when none): the marker plaintext and every
+ * data key captured (see captureDataKeys in test/support.ts).
+ */
+export function findLeaks(text: string, marker: string, dataKeys: readonly Buffer[]): string[] {
   const found: string[] = []
+  const secrets: Array<[string, Buffer]> = [['marker', Buffer.from(marker)]]
+  for (const [i, key] of dataKeys.entries()) secrets.push([`data key #${i}`, key])
   for (const [name, secret] of secrets) {
     for (const encoded of encodings(secret)) {
       if (encoded.length >= 8 && text.includes(encoded))
