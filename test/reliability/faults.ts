@@ -38,6 +38,8 @@ export interface ScenarioFigures {
   readonly duplicates: number
   /** Poison moved to the DLQ, byte-identical, with a permanent code. */
   readonly quarantined: number
+  /** Copies in the DLQ (a poison message whose delete was lost is moved again: a duplicate copy). */
+  readonly dlqCopies: number
   /** Good jobs in the DLQ, or quarantine events with a transient code: must be 0. */
   readonly quarantinedForTransientCause: number
   readonly transientRetries: number
@@ -48,6 +50,12 @@ export interface ScenarioFigures {
   readonly lost: number
   readonly leaks: readonly string[]
   readonly proxy: { readonly requests: number; readonly injected: Readonly<Record<string, number>> }
+  /** Setup (sealing, sending) and the run up to the fault; the fault; from its end until everything was handled. */
+  readonly timing: {
+    readonly beforeFaultSeconds: number
+    readonly faultSeconds: number
+    readonly recoverySeconds: number
+  }
   readonly seconds: number
 }
 
@@ -125,9 +133,12 @@ export async function runFaultScenario(spec: FaultScenario): Promise<ScenarioFig
 
   consumer.start()
   await waitFor(() => runs.size >= Math.ceil(spec.goodJobs / 10), 60_000, 'a tenth of the jobs handled')
+  const faultStarted = Date.now()
   await spec.fault(proxy)
+  const faultEnded = Date.now()
   const done = () => runs.size === spec.goodJobs && quarantineEvents >= spec.poisonJobs
   await waitFor(done, spec.settleMs, 'every job handled or quarantined after the fault').catch(() => undefined)
+  const settled = Date.now()
   await consumer.stop({ timeoutMs: 10_000 })
   transcript.add(consumer.metrics())
   const metrics = consumer.metrics()
@@ -160,7 +171,8 @@ export async function runFaultScenario(spec: FaultScenario): Promise<ScenarioFig
     await drain.stop()
   }
 
-  const moved = await receiveAll(sqs, dlq, spec.poisonJobs + 10)
+  // Everything in the DLQ: a poison message quarantined twice (its delete lost to a fault) is there twice.
+  const moved = await receiveAll(sqs, dlq)
   const poisonBodies = new Set(poison.map((p) => p.body))
   const goodBodies = new Set(good.map((g) => g.body))
   const quarantined = new Set(
@@ -181,13 +193,19 @@ export async function runFaultScenario(spec: FaultScenario): Promise<ScenarioFig
     handlerRuns,
     duplicates: handlerRuns - runs.size + [...drainedJobs].filter((i) => runs.has(i)).length,
     quarantined,
+    dlqCopies: moved.length,
     quarantinedForTransientCause: goodInDlq + transientCauseQuarantines,
     transientRetries: metrics.transientRetries,
     stillQueued,
     drained: [...drainedJobs].filter((i) => !runs.has(i)).length,
     lost: mixed.length - handled.size - quarantined - (await queueDepth(sqs, queue.queueUrl)),
-    leaks: findLeaks(transcript.text, marker, [...producerKeys, ...consumerKeys]),
+    leaks: findLeaks(transcript.parts, marker, [...producerKeys, ...consumerKeys]),
     proxy: { requests: proxyStats.requests, injected: proxyStats.injected },
+    timing: {
+      beforeFaultSeconds: (faultStarted - started) / 1000,
+      faultSeconds: (faultEnded - faultStarted) / 1000,
+      recoverySeconds: (settled - faultEnded) / 1000,
+    },
     seconds: Math.round((Date.now() - started) / 100) / 10,
   }
   // Every transient code seen is a transient one (the classification the accounting relies on).

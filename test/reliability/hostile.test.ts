@@ -83,7 +83,7 @@ describe('hostile bodies', () => {
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
     expect(consumerKeys.length).toBeGreaterThan(0)
     expect(transcript.size).toBeGreaterThan(corpus.length)
-    expect(findLeaks(transcript.text, marker, [...dataKeys, ...consumerKeys])).toEqual([])
+    expect(findLeaks(transcript.parts, marker, [...dataKeys, ...consumerKeys])).toEqual([])
     report({ scenario: 'hostile corpus', messages: corpus.length + good.length, handled: handled.length, outcome })
     await queue.delete()
   }, 90_000)

@@ -18,9 +18,9 @@ describe('leak search', () => {
   it('a transcript records errors with their causes, details of log lines and diagnostics', () => {
     const transcript = new Transcript()
     transcript.add(new Error('outer', { cause: new Error(`inner ${key.toString('base64url')}`) }))
-    expect(findLeaks(transcript.text, 'MARKER-y', [key])).not.toEqual([])
+    expect(findLeaks(transcript.parts, 'MARKER-y', [key])).not.toEqual([])
     const clean = new Transcript()
     clean.logger.warn('retrying', { details: { hex: key.toString('hex') } })
-    expect(findLeaks(clean.text, 'MARKER-y', [key])).not.toEqual([])
+    expect(findLeaks(clean.parts, 'MARKER-y', [key])).not.toEqual([])
   })
 })

@@ -23,7 +23,8 @@ export class Transcript {
         this.#parts.push(value)
         continue
       }
-      this.#parts.push(inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true, maxStringLength: null }))
+      // Deep enough for errors, their causes and SDK metadata; not the sockets an SDK error points to.
+      this.#parts.push(inspect(value, { depth: 8, maxStringLength: null, maxArrayLength: 1000 }))
       try {
         this.#parts.push(JSON.stringify(value) ?? '')
       } catch {
@@ -54,8 +55,9 @@ export class Transcript {
     for (const fn of this.#unsubscribe.splice(0)) fn()
   }
 
-  get text(): string {
-    return this.#parts.join('\n')
+  /** What was recorded, piece by piece (a long run says more than one string can hold). */
+  get parts(): readonly string[] {
+    return this.#parts
   }
 
   get size(): number {
@@ -78,19 +80,33 @@ export function encodings(secret: Buffer): string[] {
   ]
 }
 
+const PREFIX = 8
+
 /**
  * Which secrets appear in `text` in any encoding ([] when none): the marker plaintext and every
- * data key captured (see captureDataKeys in test/support.ts).
+ * data key captured (see captureDataKeys in test/support.ts). One pass over the text whatever the
+ * number of secrets: candidates are looked up by their first 8 characters.
  */
-export function findLeaks(text: string, marker: string, dataKeys: readonly Buffer[]): string[] {
-  const found: string[] = []
+export function findLeaks(text: string | readonly string[], marker: string, dataKeys: readonly Buffer[]): string[] {
+  const byPrefix = new Map<string, Array<{ name: string; encoded: string }>>()
   const secrets: Array<[string, Buffer]> = [['marker', Buffer.from(marker)]]
   for (const [i, key] of dataKeys.entries()) secrets.push([`data key #${i}`, key])
   for (const [name, secret] of secrets) {
     for (const encoded of encodings(secret)) {
-      if (encoded.length >= 8 && text.includes(encoded))
-        found.push(`${name} as ${JSON.stringify(encoded.slice(0, 12))}…`)
+      if (encoded.length < PREFIX) continue
+      const prefix = encoded.slice(0, PREFIX)
+      byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), { name, encoded }])
     }
   }
-  return found
+  const found = new Set<string>()
+  for (const part of typeof text === 'string' ? [text] : text) {
+    for (let i = 0; i + PREFIX <= part.length; i++) {
+      const candidates = byPrefix.get(part.slice(i, i + PREFIX))
+      if (!candidates) continue
+      for (const { name, encoded } of candidates) {
+        if (part.startsWith(encoded, i)) found.add(`${name} as ${JSON.stringify(encoded.slice(0, 12))}…`)
+      }
+    }
+  }
+  return [...found]
 }

@@ -146,7 +146,7 @@ describe('LocalStack restarted mid-run (a second LocalStack of our own)', () => 
       transcript.add(consumer.metrics())
       transcript.close()
 
-      const moved = await receiveAll(sqs, dlq, second.poison.length + 50)
+      const moved = await receiveAll(sqs, dlq)
       const secondGood = new Set(second.good.map((g: RawMessage) => g.body))
       const secondPoison = new Set(second.poison.map((p: RawMessage) => p.body))
       const poisonMoved = moved.filter(
@@ -177,7 +177,7 @@ describe('LocalStack restarted mid-run (a second LocalStack of our own)', () => 
           [...new Set(quarantines.map((q) => q.code))].map((c) => [c, quarantines.filter((q) => q.code === c).length]),
         ),
         errorEvents: errors,
-        leaks: findLeaks(transcript.text, marker, [...producerKeys, ...consumerKeys]),
+        leaks: findLeaks(transcript.parts, marker, [...producerKeys, ...consumerKeys]),
         seconds: Math.round((Date.now() - started) / 1000),
       }
       report(figures)
