@@ -51,6 +51,9 @@ export interface ScenarioFigures {
   readonly leaks: readonly string[]
   readonly proxy: { readonly requests: number; readonly injected: Readonly<Record<string, number>> }
   /** Setup (sealing, sending) and the run up to the fault; the fault; from its end until everything was handled. */
+  readonly openAtDeadline: { handled: number; quarantineEvents: number; inFlight: number } | undefined
+  /** message_quarantined events seen (may be fewer than `quarantined` when a delete's answer was lost). */
+  readonly quarantineEvents: number
   readonly timing: {
     readonly beforeFaultSeconds: number
     readonly faultSeconds: number
@@ -136,9 +139,20 @@ export async function runFaultScenario(spec: FaultScenario): Promise<ScenarioFig
   const faultStarted = Date.now()
   await spec.fault(proxy)
   const faultEnded = Date.now()
-  const done = () => runs.size === spec.goodJobs && quarantineEvents >= spec.poisonJobs
-  await waitFor(done, spec.settleMs, 'every job handled or quarantined after the fault').catch(() => undefined)
+  // Done when every good job ran and the poison is accounted for: by its events, or (a move whose
+  // delete answer was lost reports no event) by an empty source queue.
+  const done = async () =>
+    runs.size === spec.goodJobs &&
+    (quarantineEvents >= spec.poisonJobs || (await queueDepth(sqs, queue.queueUrl)) === 0)
+  const settledInTime = await waitFor(done, spec.settleMs, 'every job handled or quarantined after the fault').then(
+    () => true,
+    () => false,
+  )
   const settled = Date.now()
+  // What was still open when the wait ran out (then stop() and the drain finish it).
+  const openAtDeadline = settledInTime
+    ? undefined
+    : { handled: runs.size, quarantineEvents, inFlight: consumer.metrics().inFlight }
   await consumer.stop({ timeoutMs: 10_000 })
   transcript.add(consumer.metrics())
   const metrics = consumer.metrics()
@@ -201,6 +215,8 @@ export async function runFaultScenario(spec: FaultScenario): Promise<ScenarioFig
     lost: mixed.length - handled.size - quarantined - (await queueDepth(sqs, queue.queueUrl)),
     leaks: findLeaks(transcript.parts, marker, [...producerKeys, ...consumerKeys]),
     proxy: { requests: proxyStats.requests, injected: proxyStats.injected },
+    openAtDeadline,
+    quarantineEvents,
     timing: {
       beforeFaultSeconds: (faultStarted - started) / 1000,
       faultSeconds: (faultEnded - faultStarted) / 1000,
