@@ -62,6 +62,26 @@ describe('DataKeyPool', () => {
     expect(kms.calls.generate).toBe(4)
   })
 
+  it('counts the budget in ciphertext bytes: the plaintext padded to the next 16-byte block', async () => {
+    // 'é' is 2 UTF-8 bytes: 20 of them are 40 bytes, 48 of ciphertext; two make 96, a third would make 144.
+    const { kms, pool } = setup({ maxBytes: 100 })
+    for (let i = 0; i < 6; i++) await pool.seal('alias/k', undefined, 'é'.repeat(20))
+    expect(kms.calls.generate).toBe(3)
+  })
+
+  it('counts a string near the end of the budget exactly (UTF-8, not its length)', async () => {
+    // 48 bytes used; 52 left. 'é' × 20: 40 bytes, 48 of ciphertext, fits; its length (20) and 3 × 20
+    // (64 bytes of ciphertext) decide nothing. 'é' × 24: 48 bytes, 64 of ciphertext, does not fit.
+    const fits = setup({ maxBytes: 100 })
+    await fits.pool.seal('alias/k', undefined, new Uint8Array(40))
+    await fits.pool.seal('alias/k', undefined, 'é'.repeat(20))
+    expect(fits.kms.calls.generate).toBe(1)
+    const over = setup({ maxBytes: 100 })
+    await over.pool.seal('alias/k', undefined, new Uint8Array(40))
+    await over.pool.seal('alias/k', undefined, 'é'.repeat(24))
+    expect(over.kms.calls.generate).toBe(2)
+  })
+
   it('a message larger than maxBytes still gets sealed, under a key of its own', async () => {
     const { kms, pool } = setup({ maxBytes: 10 })
     await pool.seal('alias/k', undefined, new Uint8Array(50))
@@ -202,6 +222,18 @@ describe('size is checked before sealing', () => {
       message: 'the sealed body would be 471 bytes (payload 200 bytes), over maxBodyBytes (400)',
     })
     await pool.seal('alias/k', undefined, 'b')
+    expect(kms.calls.generate).toBe(1)
+  })
+
+  it('a string is measured in UTF-8 bytes: near the limit, 3-byte characters are refused where ASCII fits', async () => {
+    const { kms, pool } = setup({ maxBodyBytes: 1 << 20 })
+    // 300,000 ASCII characters: a body of about 400 kB.
+    await pool.seal('alias/k', undefined, 'a'.repeat(300_000))
+    // 300,000 × '€' is 900,000 UTF-8 bytes: a body of about 1.2 MB.
+    await expect(pool.seal('alias/k', undefined, '€'.repeat(300_000))).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+      message: expect.stringContaining('(payload 900000 bytes), over maxBodyBytes (1048576)'),
+    })
     expect(kms.calls.generate).toBe(1)
   })
 

@@ -6,6 +6,7 @@ import { SqsEnvelopeError } from './errors.ts'
 import { Fernet } from './fernet.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
+import { MAX_DATA_KEY_BYTES } from './wire.ts'
 
 /** When a sending-side data key must be retired, and how large a sealed body may get. */
 export interface DataKeyLimits {
@@ -33,6 +34,7 @@ interface LiveKey {
 /** A seal queued until its slot has a usable key. */
 interface Waiter {
   readonly plaintext: string | Uint8Array
+  /** Exact bytes of the plaintext, or {@link UNCOUNTED}. */
   readonly size: number
   readonly resolve: (sealed: SealedToken) => void
   readonly reject: (error: unknown) => void
@@ -65,6 +67,20 @@ export interface SealedToken {
 
 // No KMS returns an empty CiphertextBlob: the smallest body any data key can give.
 const MIN_DATA_KEY_BYTES = 1
+
+// The size of a string payload not counted, because it fits maxBodyBytes anyway (see #sizeToCheck).
+const UNCOUNTED = -1
+
+// Fernet's AES-CBC ciphertext of `plaintextBytes`: PKCS7 pads to the next whole block.
+function ciphertextBytes(plaintextBytes: number): number {
+  return (Math.floor(plaintextBytes / 16) + 1) * 16
+}
+
+// The ciphertext inside a Fernet token, from its length: urlsafe base64 of version, timestamp and
+// IV (25 bytes), the ciphertext and the HMAC (32). Its 0 to 2 padding bytes fall below one block.
+function tokenCiphertextBytes(token: string): number {
+  return Math.floor(((token.length / 4) * 3 - 57) / 16) * 16
+}
 
 /**
  * Sending side: one live data key per (KMS key id, encryption context), reused
@@ -114,11 +130,11 @@ export class DataKeyPool {
     signal?: AbortSignal,
   ): Promise<SealedToken> {
     this.#assertOpen()
-    const size = typeof plaintext === 'string' ? Buffer.byteLength(plaintext) : plaintext.byteLength
+    const size = this.#sizeToCheck(plaintext)
     if (!this.#limits.reuse) return this.#sealWithFreshKey(keyId, context, plaintext, size, signal)
     const id = `${keyId}\u0000${canonicalContext(context)}`
     let slot = this.#slots.get(id)
-    this.#assertBodyFits(size, slot?.key?.ciphertext.length ?? MIN_DATA_KEY_BYTES)
+    this.#assertBodyFits(size, plaintext, slot?.key?.ciphertext.length ?? MIN_DATA_KEY_BYTES)
     if (signal?.aborted) throw abortedWaiting(signal)
     if (slot) {
       this.#slots.delete(id)
@@ -129,7 +145,7 @@ export class DataKeyPool {
     }
     // Nobody queued ahead: take a share of the live key at once.
     if (slot.pending === 0 && slot.key) {
-      if (this.#fits(slot.key, size)) return this.#sealWith(slot, slot.key, plaintext, size)
+      if (this.#fits(slot.key, plaintext, size)) return this.#sealWith(slot, slot.key, plaintext, size)
       this.#retire(slot)
     }
     return this.#enqueue(slot, plaintext, size, signal)
@@ -231,7 +247,7 @@ export class DataKeyPool {
         continue
       }
       const key = slot.key
-      if (!key || !this.#fits(key, waiter.size)) break
+      if (!key || !this.#fits(key, waiter.plaintext, waiter.size)) break
       slot.head++
       waiter.done = true
       slot.pending--
@@ -249,26 +265,46 @@ export class DataKeyPool {
     }
   }
 
-  /** Seals under `key`: size check first, then the budget share, then the encryption, all synchronous. */
+  /** Seals under `key`: size check first, then the encryption and the budget share, all synchronous. */
   #sealWith(slot: Slot, key: LiveKey, plaintext: string | Uint8Array, size: number): SealedToken {
-    this.#assertBodyFits(size, key.ciphertext.length)
+    this.#assertBodyFits(size, plaintext, key.ciphertext.length)
     // The first seal under a key is the one that needed it from KMS.
     this.#metrics.increment(key.messages === 0 ? 'cacheMisses' : 'cacheHits')
     key.messages += 1
-    key.bytes += size
     const token = key.fernet.encrypt(plaintext)
+    key.bytes += tokenCiphertextBytes(token)
     if (key.messages >= this.#limits.maxMessages || key.bytes >= this.#limits.maxBytes) this.#retire(slot)
     return { token, encryptedDataKey: key.ciphertext, keyArn: key.keyArn }
   }
 
-  #fits(live: LiveKey, size: number): boolean {
+  #fits(live: LiveKey, plaintext: string | Uint8Array, size: number): boolean {
     if (live.retired || Date.now() >= live.expiresAt) return false
     if (live.messages >= this.#limits.maxMessages) return false
     // A message larger than the whole byte budget still gets a fresh key of its own.
-    return live.messages === 0 || live.bytes + size <= this.#limits.maxBytes
+    if (live.messages === 0) return true
+    const left = this.#limits.maxBytes - live.bytes
+    if (size !== UNCOUNTED) return ciphertextBytes(size) <= left
+    // A string has at least its length and at most three times its length in UTF-8 bytes:
+    // it is counted only when the budget is closer than that.
+    if (ciphertextBytes(3 * (plaintext as string).length) <= left) return true
+    if (ciphertextBytes((plaintext as string).length) > left) return false
+    return ciphertextBytes(Buffer.byteLength(plaintext as string)) <= left
   }
 
-  #assertBodyFits(plaintextBytes: number, dataKeyBytes: number): void {
+  /**
+   * Exact bytes of `plaintext`, or UNCOUNTED for a string that fits `maxBodyBytes` under any data
+   * key even at three UTF-8 bytes per UTF-16 unit: a pass over a large string saved on every seal.
+   */
+  #sizeToCheck(plaintext: string | Uint8Array): number {
+    if (typeof plaintext !== 'string') return plaintext.byteLength
+    return sealedBodyBytes(3 * plaintext.length, MAX_DATA_KEY_BYTES) <= this.#limits.maxBodyBytes
+      ? UNCOUNTED
+      : Buffer.byteLength(plaintext)
+  }
+
+  #assertBodyFits(size: number, plaintext: string | Uint8Array, dataKeyBytes: number): void {
+    if (size === UNCOUNTED && dataKeyBytes <= MAX_DATA_KEY_BYTES) return
+    const plaintextBytes = size === UNCOUNTED ? Buffer.byteLength(plaintext as string) : size
     const bodyBytes = sealedBodyBytes(plaintextBytes, dataKeyBytes)
     if (bodyBytes > this.#limits.maxBodyBytes) {
       throw new SqsEnvelopeError(
@@ -286,12 +322,12 @@ export class DataKeyPool {
     size: number,
     signal?: AbortSignal,
   ): Promise<SealedToken> {
-    this.#assertBodyFits(size, MIN_DATA_KEY_BYTES)
+    this.#assertBodyFits(size, plaintext, MIN_DATA_KEY_BYTES)
     const key = await this.#gateway.generateDataKey(keyId, kmsContext(context), signal)
     const fernet = createFernet(key.plaintext)
     try {
       this.#assertOpen()
-      this.#assertBodyFits(size, key.ciphertext.length)
+      this.#assertBodyFits(size, plaintext, key.ciphertext.length)
       this.#metrics.increment('cacheMisses')
       return { token: fernet.encrypt(plaintext), encryptedDataKey: key.ciphertext, keyArn: key.keyArn }
     } finally {

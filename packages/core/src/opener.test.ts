@@ -109,3 +109,50 @@ describe('OpenedMessage', () => {
     opener.close()
   })
 })
+
+describe('the key cache goes by the data key as the body spells it', () => {
+  it('a second spelling of one blob (standard base64) opens too, for one more Decrypt, then hits', async () => {
+    const kms = fakeKms()
+    const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client })
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    // Seal until the blob's urlsafe base64 has a character that the standard alphabet spells differently.
+    let body = (await sealer.seal('job')).body
+    while (!/[-_]/.test(parseBody(body).encryptedDataKey.toString('base64url'))) {
+      sealer.close()
+      body = (await new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client }).seal('job')).body
+    }
+    const { encryptedDataKey, token } = parseBody(body)
+    const standard = JSON.stringify({
+      encrypted_data_key: encryptedDataKey.toString('base64'),
+      encrypted_message: token,
+    })
+    expect((await opener.open({ Body: body })).value).toBe('job')
+    expect((await opener.open({ Body: standard })).value).toBe('job')
+    expect(kms.calls.decrypt).toBe(2)
+    expect((await opener.open({ Body: body })).value).toBe('job')
+    expect((await opener.open({ Body: standard })).value).toBe('job')
+    expect(kms.calls.decrypt).toBe(2)
+    expect(opener.metrics()).toMatchObject({ cacheHits: 2, cacheMisses: 2 })
+    sealer.close()
+    opener.close()
+  })
+
+  it('a data key text that differs from the last one seen is checked again (DATA_KEY_ENCODING)', async () => {
+    const kms = fakeKms()
+    const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client })
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    const { body } = await sealer.seal('job')
+    await opener.open({ Body: body })
+    const { encryptedDataKey, token } = parseBody(body)
+    const text = encodeUrlsafeBase64(encryptedDataKey)
+    // Same length, one character outside the alphabet; and the urlsafe text with one standard character mixed in.
+    for (const bad of [`*${text.slice(1)}`, `+${text.slice(1).replace(/[A-Za-z0-9]/, '-')}`]) {
+      const hostile = `{"encrypted_data_key": "${bad}", "encrypted_message": "${token}"}`
+      expect(await failureOf(opener.open({ Body: hostile }))).toBe('DATA_KEY_ENCODING')
+    }
+    expect((await opener.open({ Body: body })).value).toBe('job')
+    expect(kms.calls.decrypt).toBe(1)
+    sealer.close()
+    opener.close()
+  })
+})

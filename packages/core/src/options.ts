@@ -63,7 +63,11 @@ export interface SealerOptions extends KmsOptions {
   readonly maxDataKeyAgeMs?: number
   /** Retire a data key after it sealed this many messages. Integer ≥ 1. @defaultValue 10000 */
   readonly maxMessagesPerDataKey?: number
-  /** Retire a data key after it sealed this many plaintext bytes. Integer ≥ 1. @defaultValue 104857600 (100 MiB) */
+  /**
+   * Retire a data key after it sealed this many bytes, counted as AES ciphertext: each payload's
+   * UTF-8 bytes rounded up to the next 16-byte block (PKCS7 adds 1 to 16). Integer ≥ 1.
+   * @defaultValue 104857600 (100 MiB)
+   */
   readonly maxBytesPerDataKey?: number
   /**
    * Most data keys alive at once, one per (KMS key, encryption context), least recently used

@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer'
+import { encodeUrlsafeBase64 } from './base64.ts'
 import type { EncryptionContext } from './context.ts'
 import { canonicalContext, kmsContext } from './context.ts'
 import { createFernet } from './data-key-pool.ts'
@@ -38,16 +38,21 @@ export interface UnwrapPolicy {
   readonly allowedKeyArns: ReadonlySet<string>
 }
 
-interface CachedKey {
+/** An unwrapped data key: its Fernet and the ARN of the KMS key that wrapped it. */
+export interface UnwrappedKey {
   readonly fernet: Fernet
   readonly keyArn: string
+}
+
+interface CachedKey extends UnwrappedKey {
   readonly timer: NodeJS.Timeout
   evicted: boolean
 }
 
 /**
  * Receiving side: data keys unwrapped by KMS Decrypt, cached by the
- * CiphertextBlob and the encryption context, LRU with a TTL. Not `lru-cache`:
+ * CiphertextBlob's base64 as the message spells it and the encryption context
+ * (a hit decodes nothing), LRU with a TTL. Not `lru-cache`:
  * a Map in insertion order is the whole LRU here, and each entry's own timer
  * zero-fills its key on time even when no message comes (lru-cache purges
  * stale entries lazily unless `ttlAutopurge`): one dependency fewer on a key path. Concurrent misses
@@ -68,6 +73,8 @@ export class UnwrapCache {
   readonly #metrics: MetricsRecorder
   // Map order is recency order: a hit moves its entry to the end.
   readonly #entries = new Map<string, CachedKey>()
+  // The entry last added or moved to the end of #entries.
+  #newest: CachedKey | undefined
   readonly #unwraps = new SingleFlight<CachedKey>()
   // Data keys KMS refused for good, oldest first; expired ones are dropped when met.
   readonly #refused = new Map<string, Refusal>()
@@ -88,23 +95,21 @@ export class UnwrapCache {
   /**
    * Runs `use` with the Fernet for this data key, unwrapping it through KMS on a miss.
    * `use` must be synchronous: the key is only guaranteed alive while it runs.
+   * `dataKeyText` is the blob's base64 as the message spelled it (default: urlsafe);
+   * the cache goes by that text, so a second spelling of one blob costs one more Decrypt.
+   * The cache keeps the text: pass one that is not a slice of a larger string (a body).
    */
   async withKey<T>(
     encryptedDataKey: Uint8Array,
     context: EncryptionContext | undefined,
     use: (fernet: Fernet, keyArn: string) => T,
     signal?: AbortSignal,
+    dataKeyText: string = encodeUrlsafeBase64(encryptedDataKey),
   ): Promise<T> {
-    const id = cacheId(encryptedDataKey, context)
+    const id = cacheId(dataKeyText, context)
     for (;;) {
-      if (this.#closed) throw new SqsEnvelopeError('CLOSED', 'the opener is closed')
-      const cached = this.#entries.get(id)
-      if (cached) {
-        this.#entries.delete(id)
-        this.#entries.set(id, cached)
-        this.#metrics.increment('cacheHits')
-        return use(cached.fernet, cached.keyArn)
-      }
+      const cached = this.#hit(id)
+      if (cached) return use(cached.fernet, cached.keyArn)
       this.#throwIfRefused(id)
       const { promise, joined } = this.#unwraps.run(
         id,
@@ -122,22 +127,26 @@ export class UnwrapCache {
   }
 
   /**
-   * Runs `use` with the cached Fernet for this data key, synchronously, or
-   * returns `undefined` on a miss (then call {@link withKey}).
+   * The cached key for this data key's base64 text (as the message spelled it) and
+   * context, counted as a hit; `undefined` on a miss (then call {@link withKey}).
+   * Use it synchronously: the key is only guaranteed alive until the next await.
    */
-  withCachedKey<T>(
-    encryptedDataKey: Uint8Array,
-    context: EncryptionContext | undefined,
-    use: (fernet: Fernet, keyArn: string) => T,
-  ): T | undefined {
+  cached(dataKeyText: string, context: EncryptionContext | undefined): UnwrappedKey | undefined {
+    return this.#hit(cacheId(dataKeyText, context))
+  }
+
+  #hit(id: string): CachedKey | undefined {
     if (this.#closed) throw new SqsEnvelopeError('CLOSED', 'the opener is closed')
-    const id = cacheId(encryptedDataKey, context)
     const cached = this.#entries.get(id)
     if (!cached) return undefined
-    this.#entries.delete(id)
-    this.#entries.set(id, cached)
+    // Map order is recency order; the newest entry (one data key per burst) needs no move.
+    if (cached !== this.#newest) {
+      this.#entries.delete(id)
+      this.#entries.set(id, cached)
+      this.#newest = cached
+    }
     this.#metrics.increment('cacheHits')
-    return use(cached.fernet, cached.keyArn)
+    return cached
   }
 
   /** Zero-fills and drops every cached key. Later calls throw CLOSED. */
@@ -204,6 +213,7 @@ export class UnwrapCache {
     timer.unref()
     const entry: CachedKey = { fernet, keyArn: key.keyArn, timer, evicted: false }
     this.#entries.set(id, entry)
+    this.#newest = entry
     while (this.#entries.size > this.#limits.maxEntries) {
       const oldest = this.#entries.keys().next().value
       if (oldest === undefined) break
@@ -216,6 +226,7 @@ export class UnwrapCache {
     const entry = this.#entries.get(id)
     if (!entry) return
     this.#entries.delete(id)
+    if (entry === this.#newest) this.#newest = undefined
     entry.evicted = true
     clearTimeout(entry.timer)
     entry.fernet.destroy()
@@ -223,9 +234,10 @@ export class UnwrapCache {
   }
 }
 
-// The blob's bytes as Latin-1 after its length: injective, and ~6× cheaper per open than SHA-256 of the blob.
-// The blob is KMS ciphertext, not a secret, and at most 6144 bytes.
-function cacheId(encryptedDataKey: Uint8Array, context: EncryptionContext | undefined): string {
-  const blob = Buffer.from(encryptedDataKey.buffer, encryptedDataKey.byteOffset, encryptedDataKey.byteLength)
-  return `${blob.length}:${blob.toString('latin1')}${canonicalContext(context)}`
+// The data key's base64 text, then the canonical context unless empty: injective, since base64 has no `[`.
+// Going by the text, a hit neither decodes nor re-encodes the blob.
+function cacheId(dataKeyText: string, context: EncryptionContext | undefined): string {
+  if (!context) return dataKeyText
+  const canonical = canonicalContext(context)
+  return canonical === '{}' ? dataKeyText : dataKeyText + canonical
 }

@@ -1,4 +1,4 @@
-import { Buffer, isUtf8 } from 'node:buffer'
+import { Buffer } from 'node:buffer'
 import { decodeBase64Lenient, decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
 import { assertValidContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
@@ -103,11 +103,8 @@ function utf8LengthExceeds(s: string, limit: number): boolean {
  * `BODY_NOT_JSON`, `BODY_SHAPE`, `DATA_KEY_ENCODING`, `TOKEN_ENCODING`.
  */
 export function parseBody(body: string): ParsedBody {
-  needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
-  // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
-  // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
-  needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
-  return parseExactLayout(body) ?? parseAnyLayout(body)
+  const { encryptedDataKey, token, tokenBytes } = readBody(body, undefined)
+  return { encryptedDataKey, token, tokenBytes }
 }
 
 const BODY_SIZE_MESSAGE = 'body must be at most 1,048,576 UTF-8 bytes'
@@ -117,6 +114,36 @@ const BODY_SIZE_MESSAGE = 'body must be at most 1,048,576 UTF-8 bytes'
  * @internal exported for the tests that hold both paths to the same results.
  */
 export function parseExactLayout(body: string): ParsedBody | undefined {
+  const fields = exactLayoutFields(body, undefined)
+  return fields && { encryptedDataKey: fields.encryptedDataKey, token: fields.token, tokenBytes: fields.tokenBytes }
+}
+
+/** A data key's base64 text with the blob it decoded to: {@link readBody} skips the decode when it sees the text again. */
+export interface KnownDataKey {
+  readonly text: string
+  readonly blob: Buffer
+}
+
+/** @internal What the opener reads from a body: {@link ParsedBody} plus the data key's base64 text as written. */
+export interface BodyFields extends ParsedBody {
+  /** `encrypted_data_key` as it appears in the body, already checked (it decodes to `encryptedDataKey`). */
+  dataKeyText: string
+}
+
+/**
+ * @internal {@link parseBody} for the opener: same checks, order and errors, and the data key's text too.
+ * When that text equals `known.text`, `known.blob` is returned for it instead of decoding it again
+ * (a data key seals many messages in a row). The text may be a slice of `body`: copy it to keep it.
+ */
+export function readBody(body: string, known: KnownDataKey | undefined): BodyFields {
+  needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
+  // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
+  // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
+  needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
+  return exactLayoutFields(body, known) ?? anyLayoutFields(body)
+}
+
+function exactLayoutFields(body: string, known: KnownDataKey | undefined): BodyFields | undefined {
   if (!body.startsWith(BODY_HEAD) || !body.endsWith(BODY_TAIL)) return undefined
   const keyEnd = body.indexOf('"', BODY_HEAD.length)
   if (keyEnd < 0 || !body.startsWith(BODY_MIDDLE, keyEnd)) return undefined
@@ -124,11 +151,15 @@ export function parseExactLayout(body: string): ParsedBody | undefined {
   const tokenEnd = body.length - BODY_TAIL.length
   if (tokenEnd <= tokenStart) return undefined
   // Strict base64 has no quote, backslash or control character, so each field is exactly its JSON string.
-  const encryptedDataKey = decodeDataKey(body.slice(BODY_HEAD.length, keyEnd))
+  const slice = body.slice(BODY_HEAD.length, keyEnd)
+  // A slice and === (a memcmp) is several times faster than startsWith at an offset, which goes char by char.
+  const isKnown = known !== undefined && slice === known.text
+  const dataKeyText = isKnown ? known.text : slice
+  const encryptedDataKey = isKnown ? known.blob : decodeDataKey(slice)
   if (encryptedDataKey === undefined) return undefined
   const token = body.slice(tokenStart, tokenEnd)
   const tokenBytes = decodeUrlsafeBase64(token)
-  return tokenBytes === undefined ? undefined : { encryptedDataKey, token, tokenBytes }
+  return tokenBytes === undefined ? undefined : { dataKeyText, encryptedDataKey, token, tokenBytes }
 }
 
 function decodeDataKey(encoded: string): Buffer | undefined {
@@ -139,6 +170,11 @@ function decodeDataKey(encoded: string): Buffer | undefined {
 
 /** @internal The general path: any JSON layout. Exported for the tests that hold both paths to the same results. */
 export function parseAnyLayout(body: string): ParsedBody {
+  const { encryptedDataKey, token, tokenBytes } = anyLayoutFields(body)
+  return { encryptedDataKey, token, tokenBytes }
+}
+
+function anyLayoutFields(body: string): BodyFields {
   needs(!utf8LengthExceeds(body, MAX_BODY_BYTES), 'BODY_SIZE', BODY_SIZE_MESSAGE)
   const depth = jsonDepth(body)
   needs(depth >= 0, 'BODY_NOT_JSON', 'body must be valid JSON')
@@ -161,7 +197,7 @@ export function parseAnyLayout(body: string): ParsedBody {
   )
   const tokenBytes = token.length > 0 ? decodeUrlsafeBase64(token) : undefined
   needs(tokenBytes !== undefined, 'TOKEN_ENCODING', 'encrypted_message must be non-empty urlsafe base64 with padding')
-  return { encryptedDataKey: dataKey, token, tokenBytes }
+  return { dataKeyText: encryptedDataKey, encryptedDataKey: dataKey, token, tokenBytes }
 }
 
 const OPEN_OBJECT = 0x7b
@@ -247,23 +283,43 @@ function skipMemberName(text: string, i: number): number {
 // measures a run in native code, several times faster than a character loop.
 const RUN_OF_OPENERS = /\[+/y
 const RUN_OF_CLOSERS = /\]+/y
+// The same for objects: a run of one repeated member opener (`{"a":{"a":…`, whitespace allowed, a
+// name without escapes; `\1` repeats what the group matched) and a run of `}`. Runs of different
+// member names take the character loop.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a JSON string holds no unescaped control character.
+const RUN_OF_MEMBER_OPENERS = /(\{[ \t\n\r]*"[^"\\\x00-\x1f]*"[ \t\n\r]*:[ \t\n\r]*)\1*/y
+const RUN_OF_OBJECT_CLOSERS = /\}+/y
 
 function runLength(run: RegExp, text: string, i: number): number {
   run.lastIndex = i
   return run.test(text) ? run.lastIndex - i : 0
 }
 
+// Above any depth or run length in a text of up to 2^26 characters (parseBody reads at most 2^20),
+// with end × RUN_SCALE + length still an exact number.
+const RUN_SCALE = 2 ** 26
+
+/** Whether `text` repeats its characters from `start` to `end` right after `end`. */
+function isRepeated(text: string, start: number, end: number): boolean {
+  for (let k = 0; k < end - start; k++) if (text.charCodeAt(start + k) !== text.charCodeAt(end + k)) return false
+  return true
+}
+
 /**
  * The deepest nesting of `text` if it is JSON as `JSON.parse` accepts it
  * (RFC 8259), or -1. Builds no values and uses no recursion: only the depths
- * of open objects are kept, so a megabyte of `[[[…` costs a few linear passes,
- * not a parse.
+ * of open objects are kept (as runs of consecutive depths), so a megabyte of
+ * `[[[…` or `{"a":{"a":…` costs a few linear passes, not a parse. For texts of
+ * up to 2^26 characters.
  */
 export function jsonDepth(text: string): number {
   const length = text.length
-  // The depth of each open object, innermost last; the levels above the last are arrays.
-  const objects: number[] = []
+  // Open objects as runs of consecutive depths: the innermost run ends at depth innermostObject
+  // and is innermostRun levels deep; the levels above it are arrays. Enclosing runs are on
+  // `runs` as end × RUN_SCALE + length, innermost last (one number each: a stack of doubles).
+  const runs: number[] = []
   let innermostObject = 0
+  let innermostRun = 0
   let depth = 0
   let maxDepth = 0
   let i = 0
@@ -286,6 +342,7 @@ export function jsonDepth(text: string): number {
           break
         }
       } else {
+        const start = i
         depth++
         if (depth > maxDepth) maxDepth = depth
         i = skipWhitespace(text, i + 1)
@@ -296,11 +353,29 @@ export function jsonDepth(text: string): number {
           empty = true
           break
         }
-        objects.push(innermostObject)
+        if (innermostRun > 0 && innermostObject === depth - 1) {
+          innermostRun++
+        } else {
+          runs.push(innermostObject * RUN_SCALE + innermostRun)
+          innermostRun = 1
+        }
         innermostObject = depth
         i = skipMemberName(text, i)
         if (i < 0) return -1
         i = skipWhitespace(text, i)
+        if (text.charCodeAt(i) === OPEN_OBJECT && isRepeated(text, start, i)) {
+          // Copies of this member opener (`{"a":{"a":…`), all at once. The expression's first
+          // copy is the one just read (both take all whitespace), so the run is whole copies of it.
+          const unit = i - start
+          const more = runLength(RUN_OF_MEMBER_OPENERS, text, start) / unit - 1
+          if (more > 0) {
+            depth += more
+            if (depth > maxDepth) maxDepth = depth
+            innermostRun += more
+            innermostObject = depth
+            i += more * unit
+          }
+        }
       }
       c = text.charCodeAt(i)
     }
@@ -326,9 +401,17 @@ export function jsonDepth(text: string): number {
         continue
       }
       if (next === CLOSE_OBJECT && inObject) {
-        innermostObject = objects.pop() ?? 0
-        depth--
-        i++
+        // Close as many objects as the run of `}` has, down to the end of the innermost run of objects.
+        const run = Math.min(runLength(RUN_OF_OBJECT_CLOSERS, text, i), innermostRun)
+        depth -= run
+        i += run
+        innermostRun -= run
+        innermostObject -= run
+        if (innermostRun === 0) {
+          const enclosing = runs.pop() ?? 0
+          innermostObject = Math.floor(enclosing / RUN_SCALE)
+          innermostRun = enclosing % RUN_SCALE
+        }
         continue
       }
       if (next !== COMMA) return -1
@@ -568,6 +651,17 @@ export function encodePayload<T extends ContentType>(
   }
 }
 
+// Checks and decodes in one pass (isUtf8 and then toString take two); keeps a BOM, as toString does.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+function strictUtf8(bytes: Uint8Array, message: string): string {
+  try {
+    return UTF8.decode(bytes)
+  } catch {
+    throw new SqsEnvelopeError('PAYLOAD_INVALID', message)
+  }
+}
+
 /**
  * Turns opened plaintext back into its payload: a string for text, the
  * parsed value for json, the Buffer itself for bytes. Text and json must be
@@ -582,12 +676,11 @@ export function decodePayload<T extends ContentType>(plaintext: Buffer, contentT
     case 'bytes':
       return plaintext as PayloadByContentType[T]
     case 'text':
-      needs(isUtf8(plaintext), 'PAYLOAD_INVALID', 'a text payload must be valid UTF-8')
-      return plaintext.toString('utf8') as PayloadByContentType[T]
+      return strictUtf8(plaintext, 'a text payload must be valid UTF-8') as PayloadByContentType[T]
     case 'json': {
-      needs(isUtf8(plaintext), 'PAYLOAD_INVALID', 'a json payload must be valid UTF-8')
+      const json = strictUtf8(plaintext, 'a json payload must be valid UTF-8')
       try {
-        return JSON.parse(plaintext.toString('utf8')) as PayloadByContentType[T]
+        return JSON.parse(json) as PayloadByContentType[T]
       } catch {
         // No cause: V8's JSON.parse message quotes part of the plaintext.
         throw new SqsEnvelopeError('PAYLOAD_INVALID', 'a json payload must be valid JSON')
