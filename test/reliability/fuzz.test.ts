@@ -172,7 +172,8 @@ describe('fuzz: attribute parser', () => {
   it('encodeAttributes → parseAttributes round-trips any content type and context', () => {
     fc.assert(
       fc.property(fc.constantFrom('text' as const, 'json' as const, 'bytes' as const), context, (contentType, ctx) => {
-        fc.pre(!Object.keys(ctx).some((k) => k.startsWith('aws')))
+        // `__proto__` is the known bug below, kept out so that the property keeps guarding the rest.
+        fc.pre(!Object.keys(ctx).some((k) => k.startsWith('aws') || k === '__proto__'))
         let parsed: ReturnType<typeof parseAttributes>
         try {
           parsed = parseAttributes(encodeAttributes({ contentType, encryptionContext: ctx }))
@@ -187,6 +188,16 @@ describe('fuzz: attribute parser', () => {
       }),
       { numRuns: runs },
     )
+  })
+
+  // Found by this suite's soak (fast-check seed 73951470): encodeAttributes copies the context into a
+  // plain object, where a "__proto__" key sets the prototype instead of a property, so the attribute
+  // silently lacks that pair while KMS bound it: the message can never be opened. Core's wire.ts is
+  // not this suite's to change; `it.fails` keeps the bug visible and turns red once it is fixed.
+  it.fails('KNOWN BUG (core wire.ts): a "__proto__" context key survives encodeAttributes → parseAttributes', () => {
+    const context = JSON.parse('{"__proto__":"x","queue":"q"}') as Record<string, string>
+    expect(Object.keys(context)).toEqual(['__proto__', 'queue'])
+    expect(parseAttributes(encodeAttributes({ encryptionContext: context })).encryptionContext).toEqual(context)
   })
 
   it('hostile attributes (any types, any strings, hostile context JSON) parse or fail with ATTRIBUTE_INVALID', () => {
