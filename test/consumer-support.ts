@@ -1,4 +1,7 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -9,6 +12,7 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { EnvelopeConsumer } from '@sqs-envelope/consumer'
 import type { EnvelopeSealer } from '@sqs-envelope/core'
+import type { LocalStackTarget } from '@sqs-envelope/testing'
 import { mapLimit } from './support.ts'
 
 /** One message to send as it is: a body and its attributes. */
@@ -153,4 +157,44 @@ export async function loopbackProxy(endpoint: string) {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
+}
+
+const workerScript = fileURLToPath(new URL('./fixtures/consumer-worker.ts', import.meta.url))
+
+/**
+ * Starts test/fixtures/consumer-worker.ts in its own process on `queueUrl`, appending handled jobs to
+ * `out`; `env` adds its optional settings (POLLERS, HANDLE_DELAY_MS, STATS_FILE).
+ */
+export function startWorker(
+  target: LocalStackTarget,
+  queueUrl: string,
+  out: string,
+  env: Record<string, string> = {},
+): ChildProcess {
+  return fork(workerScript, {
+    execArgv: ['--conditions=@sqs-envelope/source', '--no-warnings'],
+    env: {
+      ...process.env,
+      ...env,
+      QUEUE_URL: queueUrl,
+      OUT_FILE: out,
+      AWS_ENDPOINT: target.endpoint,
+      AWS_REGION: target.region,
+      AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+}
+
+/** The lines a worker wrote to `out` so far (one per handler run). */
+export const handledLines = (out: string) =>
+  existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : []
+
+/** Sends `signal` to a worker and resolves with its exit code once it has exited. */
+export function stopWorker(worker: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve(worker.exitCode)
+  const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve))
+  worker.kill(signal)
+  return exited
 }

@@ -27,10 +27,10 @@ export async function recipePython(): Promise<string> {
   return python
 }
 
-/** Runs `recipe.py` with the given arguments and stdin; returns its stdout lines parsed as JSON. */
-export async function runRecipe(args: string[], input?: Buffer): Promise<Record<string, string>[]> {
+/** Runs a Python script in the recipe's venv with the given arguments and stdin; returns its stdout. */
+export async function runPythonScript(script: string, args: string[], input?: Buffer): Promise<string> {
   const py = await recipePython()
-  const child = execFile(py, [join(here, 'recipe.py'), ...args], { maxBuffer: 16 << 20 })
+  const child = execFile(py, [script, ...args], { maxBuffer: 64 << 20 })
   const done = new Promise<string>((resolve, reject) => {
     let stdout = ''
     let stderr = ''
@@ -41,11 +41,16 @@ export async function runRecipe(args: string[], input?: Buffer): Promise<Record<
       stderr += c
     })
     child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`recipe.py exited ${code}: ${stderr}`)),
+      code === 0 ? resolve(stdout) : reject(new Error(`${script} exited ${code}: ${stderr}`)),
     )
   })
   child.stdin?.end(input ?? Buffer.alloc(0))
-  const stdout = await done
+  return done
+}
+
+/** Runs `recipe.py` with the given arguments and stdin; returns its stdout lines parsed as JSON. */
+export async function runRecipe(args: string[], input?: Buffer): Promise<Record<string, string>[]> {
+  const stdout = await runPythonScript(join(here, 'recipe.py'), args, input)
   return stdout
     .split('\n')
     .filter((line) => line.trim() !== '')

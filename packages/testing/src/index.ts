@@ -1,5 +1,13 @@
 export { LocalStackError, type LocalStackErrorCode } from './errors.ts'
 export {
+  type Fault,
+  type FaultAction,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+  startFaultProxy,
+} from './fault-proxy.ts'
+export {
   bundledLocalStackDir,
   containerEngine,
   findLocalStackDir,
