@@ -62,7 +62,7 @@ describe('pnpm bench', () => {
       const report = await readFile(written.report, 'utf8')
       expect(report).toBe(formatReport(results))
       expect(report).toMatch(
-        /\| open bytes \| 256 B \| [\d,]+ \| floor \| [\d,]+ \| \d\.\d\d× \(\d\.\d\d–\d\.\d\d, \d\.\d\d–\d\.\d\d\) \|/,
+        /\| open bytes \| 256 B \| [\d,]+ \| floor \| [\d,]+ \| \d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d, \d+\.\d\d–\d+\.\d\d\) \|/,
       )
     } finally {
       await rm(directory, { recursive: true, force: true })

@@ -513,11 +513,9 @@ export function encodeAttributes(options: {
   }
   const context = options.encryptionContext
   if (context !== undefined) {
-    needs(
-      isStringRecord(context),
-      'OPTION_INVALID',
-      () => `encryptionContext must be an object of string values; received ${describeValue(context)}`,
-    )
+    // The opener's rules, so that nothing is sealed that could never be opened (`__proto__` would
+    // vanish from the attribute below while KMS still binds it).
+    assertValidContext(context, 'OPTION_INVALID', 'encryptionContext')
     const keys = Object.keys(context).sort()
     if (keys.length > 0) {
       const sorted: Record<string, string> = {}

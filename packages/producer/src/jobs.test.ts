@@ -14,7 +14,7 @@ describe('prepareJob', () => {
   it('a malformed per-message encryption context refuses that job alone (it used to reject the whole send)', () => {
     expect(refused({ body: 'x', encryptionContext: { tenant: 1 } })).toEqual([
       'OPTION_INVALID',
-      'encryptionContext must be an object of string values; received an object',
+      'encryptionContext must have a string value under "tenant"',
     ])
     const out = prepareJob({ body: 'x', encryptionContext: { tenant: 't1' } }, 0, 'text', standard) as PreparedJob
     // Version, content type and context attributes: name + data type + value of each.
