@@ -128,6 +128,8 @@ interface PollerRuntime {
   batch: Message[]
   receiveFailures: number
   probing: boolean
+  /** The DeleteMessageBatch of this poller's previous batch, while it runs (standard queues). */
+  deleting: Promise<void> | undefined
 }
 
 /**
@@ -299,7 +301,13 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   }
 
   #createPoller(queue: QueueRuntime): PollerRuntime {
-    const runtime: PollerRuntime = { queue, batch: [], receiveFailures: 0, probing: false } as unknown as PollerRuntime
+    const runtime: PollerRuntime = {
+      queue,
+      batch: [],
+      receiveFailures: 0,
+      probing: false,
+      deleting: undefined,
+    } as unknown as PollerRuntime
     const o = this.#options
     runtime.poller = new SqsConsumerPoller(
       {
@@ -516,7 +524,58 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       }
     }
     if (visibility.length > 0) await this.#changeVisibility(queueUrl, visibility)
-    return acknowledged
+    if (fifo || acknowledged.length === 0) return acknowledged
+    // Standard queues: the poller deletes its batch itself, without awaiting it, so that the next receive
+    // overlaps this DeleteMessageBatch instead of following it (sqs-consumer awaits its delete before polling
+    // again: one round trip per batch). At most one such delete per poller runs: the previous one is awaited.
+    // FIFO queues keep sqs-consumer's delete: a group stays locked until its message is deleted.
+    if (runtime.deleting) await runtime.deleting
+    const pending = new Set(acknowledged)
+    runtime.batch = runtime.batch.filter((m) => !pending.has(m))
+    // A throwing message_processed listener is reported, as sqs-consumer reported it, not left unhandled.
+    const deleting = this.#deleteAcknowledged(queueUrl, acknowledged).catch((error: unknown) =>
+      this.#error(asError(error), queueUrl, acknowledged),
+    )
+    runtime.deleting = deleting
+    this.#track(deleting)
+    void deleting.finally(() => {
+      if (runtime.deleting === deleting) runtime.deleting = undefined
+      this.#finished(acknowledged.length)
+    })
+    return []
+  }
+
+  /** One DeleteMessageBatch of handled jobs; `message_processed` for each one deleted, `error` for the others. */
+  async #deleteAcknowledged(queueUrl: string, messages: readonly Message[]): Promise<void> {
+    let successful: ReadonlySet<string>
+    try {
+      const { Successful = [] } = await this.#sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
+        }),
+      )
+      successful = new Set(Successful.map((entry) => entry.Id ?? ''))
+    } catch (error) {
+      for (const message of messages) this.#outcomes.delete(message)
+      this.#error(asError(error), queueUrl, messages)
+      return
+    }
+    const failed: Message[] = []
+    for (const [i, message] of messages.entries()) {
+      if (successful.has(String(i))) this.#deleted(message)
+      else {
+        this.#outcomes.delete(message)
+        failed.push(message)
+      }
+    }
+    if (failed.length > 0) {
+      this.#error(
+        new Error(`DeleteMessageBatch failed for ${failed.length} handled messages: they will be delivered again`),
+        queueUrl,
+        failed,
+      )
+    }
   }
 
   async #changeVisibility(queueUrl: string, entries: ReadonlyArray<{ message: Message; seconds: number }>) {
