@@ -184,6 +184,14 @@ async function consumeRun(
 }
 
 function consumeCases(_bytes: number, plain: WireMessage, sealed: WireMessage): PipelineCase[] {
+  // The raw ceiling: `loops` concurrent ReceiveMessage + DeleteMessageBatch loops, no decryption.
+  const raw =
+    (message: typeof sealed, loops: number): PipelineCase['run'] =>
+    (ls, queueUrl, count) =>
+      consumeRun(ls, queueUrl, count, message, async ({ sqs }) => {
+        const done = drainRaw(sqs, queueUrl, count, loops)
+        return () => done
+      })
   const ours = (pollers: number): PipelineCase['run'] => {
     return (ls, queueUrl, count) =>
       consumeRun(ls, queueUrl, count, sealed, async ({ sqs }) => {
@@ -230,33 +238,9 @@ function consumeCases(_bytes: number, plain: WireMessage, sealed: WireMessage): 
           return async () => consumer.stop({ abort: true })
         }),
     },
-    {
-      name: CONSUME.rawPlain,
-      message: plain,
-      run: (ls, queueUrl, count) =>
-        consumeRun(ls, queueUrl, count, plain, async ({ sqs }) => {
-          const done = drainRaw(sqs, queueUrl, count, 4)
-          return () => done
-        }),
-    },
-    {
-      name: CONSUME.rawSealed,
-      message: sealed,
-      run: (ls, queueUrl, count) =>
-        consumeRun(ls, queueUrl, count, sealed, async ({ sqs }) => {
-          const done = drainRaw(sqs, queueUrl, count, 4)
-          return () => done
-        }),
-    },
-    {
-      name: CONSUME.rawSingle,
-      message: sealed,
-      run: (ls, queueUrl, count) =>
-        consumeRun(ls, queueUrl, count, sealed, async ({ sqs }) => {
-          const done = drainRaw(sqs, queueUrl, count, 1)
-          return () => done
-        }),
-    },
+    { name: CONSUME.rawPlain, message: plain, run: raw(plain, 4) },
+    { name: CONSUME.rawSealed, message: sealed, run: raw(sealed, 4) },
+    { name: CONSUME.rawSingle, message: sealed, run: raw(sealed, 1) },
     { name: CONSUME.ours1, message: sealed, run: ours(1) },
     { name: CONSUME.ours4, message: sealed, run: ours(4) },
   ]
