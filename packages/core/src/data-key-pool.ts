@@ -109,6 +109,8 @@ export class DataKeyPool {
   readonly #metrics: MetricsRecorder
   // Map order is recency order: each seal moves its slot to the end.
   readonly #slots = new Map<string, Slot>()
+  // The slot of the last seal.
+  #recent: Slot | undefined
   #liveKeys = 0
   #closed = false
 
@@ -123,32 +125,55 @@ export class DataKeyPool {
     return this.#liveKeys
   }
 
+  /** {@link DataKeyPool.sealNow}, always as a promise. */
   async seal(
     keyId: string,
     context: EncryptionContext | undefined,
     plaintext: string | Uint8Array,
     signal?: AbortSignal,
   ): Promise<SealedToken> {
+    return this.sealNow(keyId, context, plaintext, signal)
+  }
+
+  /**
+   * Seals at once (no promise, no async hop) when the slot's live key fits; otherwise a promise
+   * that settles once a key is there. Throws synchronously for what is wrong before any wait
+   * (CLOSED, MESSAGE_TOO_LARGE, ABORTED).
+   */
+  sealNow(
+    keyId: string,
+    context: EncryptionContext | undefined,
+    plaintext: string | Uint8Array,
+    signal?: AbortSignal,
+  ): SealedToken | Promise<SealedToken> {
     this.#assertOpen()
     const size = this.#sizeToCheck(plaintext)
     if (!this.#limits.reuse) return this.#sealWithFreshKey(keyId, context, plaintext, size, signal)
-    const id = `${keyId}\u0000${canonicalContext(context)}`
-    let slot = this.#slots.get(id)
+    // Seals come in runs for one key id and (frozen) context: the last slot, while it holds a key
+    // (and so is in #slots), is found without building its id, and is already the most recent.
+    const recent = this.#recent
+    const same = recent?.key !== undefined && recent.keyId === keyId && recent.context === context
+    const id = same ? recent.id : `${keyId}\u0000${canonicalContext(context)}`
+    let slot = same ? recent : this.#slots.get(id)
     this.#assertBodyFits(size, plaintext, slot?.key?.ciphertext.length ?? MIN_DATA_KEY_BYTES)
     if (signal?.aborted) throw abortedWaiting(signal)
-    if (slot) {
-      this.#slots.delete(id)
-      this.#slots.set(id, slot)
-    } else {
-      slot = { id, keyId, context, key: undefined, waiters: [], head: 0, pending: 0, generation: undefined }
-      this.#slots.set(id, slot)
+    if (!same) {
+      if (slot) {
+        this.#slots.delete(id)
+        this.#slots.set(id, slot)
+      } else {
+        slot = { id, keyId, context, key: undefined, waiters: [], head: 0, pending: 0, generation: undefined }
+        this.#slots.set(id, slot)
+      }
+      this.#recent = slot
     }
+    const live = (slot as Slot).key
     // Nobody queued ahead: take a share of the live key at once.
-    if (slot.pending === 0 && slot.key) {
-      if (this.#fits(slot.key, plaintext, size)) return this.#sealWith(slot, slot.key, plaintext, size)
-      this.#retire(slot)
+    if ((slot as Slot).pending === 0 && live) {
+      if (this.#fits(live, plaintext, size)) return this.#sealWith(slot as Slot, live, plaintext, size)
+      this.#retire(slot as Slot)
     }
-    return this.#enqueue(slot, plaintext, size, signal)
+    return this.#enqueue(slot as Slot, plaintext, size, signal)
   }
 
   /** Zero-fills and drops every live key; queued seals and later ones end with CLOSED. */
@@ -162,6 +187,7 @@ export class DataKeyPool {
       this.#retire(slot)
     }
     this.#slots.clear()
+    this.#recent = undefined
   }
 
   #enqueue(slot: Slot, plaintext: string | Uint8Array, size: number, signal: AbortSignal | undefined) {

@@ -128,6 +128,28 @@ describe('Fernet round trips', () => {
     }
   })
 
+  it('writes large tokens (encoded in pieces, not copied) byte for byte as a token built in one buffer', () => {
+    // From 8 KiB of ciphertext on, the token's base64 is written piece by piece: every length mod 3
+    // (which decides the `=` padding) and the threshold's neighbours, for bytes and for strings.
+    const fernet = new Fernet(KEY)
+    const sizes = [8175, 8176, 8191, 8192, 8193, 8208, 8224, 65_536, 786_000]
+    for (let extra = 0; extra < 48; extra += 16) sizes.push(20_000 + extra)
+    for (const size of sizes) {
+      const data = randomBytes(size)
+      const cipher = createCipheriv('aes-128-cbc', KEY.subarray(16), IV)
+      const header = Buffer.alloc(25)
+      header[0] = 0x80
+      header.writeBigUInt64BE(123456789n, 1)
+      header.set(IV, 9)
+      const signed = Buffer.concat([header, cipher.update(data), cipher.final()])
+      const mac = createHmac('sha256', KEY.subarray(0, 16)).update(signed).digest()
+      const expected = encodeUrlsafeBase64(Buffer.concat([signed, mac]))
+      expect(fernet.encrypt(data, { iv: IV, timestamp: 123456789 })).toBe(expected)
+      const text = data.toString('latin1')
+      expect(fernet.decrypt(fernet.encrypt(text)).toString('utf8')).toBe(text)
+    }
+  })
+
   it('encodes a string as UTF-8', () => {
     const fernet = new Fernet(KEY)
     const text = 'héllo → 世界 🎉'

@@ -55,6 +55,43 @@ function freshIv(): Buffer {
   return iv
 }
 
+// From this ciphertext size on, copying it into one token buffer costs more (a second large
+// allocation and a pass over it) than encoding the token in three pieces.
+const PIECEWISE_FROM_BYTES = 8192
+
+function writeHeader(target: Buffer, timestamp: number, iv: Uint8Array): void {
+  target[0] = VERSION
+  target.writeUInt32BE(Math.floor(timestamp / TWO_POW_32), 1)
+  target.writeUInt32BE(timestamp >>> 0, 5)
+  target.set(iv, IV_OFFSET)
+}
+
+/**
+ * The token's base64 without copying the ciphertext: base64 of a concatenation is the
+ * concatenation of the pieces' base64 when every piece but the last is a multiple of 3 bytes.
+ * Pieces: header + the first 2 ciphertext bytes (27), the ciphertext's middle (a multiple of 3,
+ * encoded where it lies), and the few bytes left with the final block and the HMAC.
+ */
+function piecewiseToken(signingKey: Buffer, timestamp: number, iv: Uint8Array, head: Buffer, tail: Buffer): string {
+  const first = Buffer.allocUnsafe(HEADER_BYTES + 2)
+  writeHeader(first, timestamp, iv)
+  const mac = createHmac('sha256', signingKey)
+    .update(first.subarray(0, HEADER_BYTES))
+    .update(head)
+    .update(tail)
+    .digest()
+  first[HEADER_BYTES] = head[0] as number
+  first[HEADER_BYTES + 1] = head[1] as number
+  const middleEnd = 2 + Math.floor((head.length - 2) / 3) * 3
+  const headLeft = head.length - middleEnd
+  const last = Buffer.allocUnsafe(headLeft + tail.length + MAC_BYTES)
+  last.set(head.subarray(middleEnd), 0)
+  last.set(tail, headLeft)
+  last.set(mac, headLeft + tail.length)
+  // The other pieces are whole 3-byte groups: the last one alone decides the `=` padding.
+  return first.toString('base64url') + head.toString('base64url', 2, middleEnd) + encodeUrlsafeBase64(last)
+}
+
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000)
 }
@@ -145,13 +182,11 @@ export class Fernet {
     const cipher = createCipheriv('aes-128-cbc', encryptionKey, iv)
     const head = typeof data === 'string' ? cipher.update(data, 'utf8') : cipher.update(data)
     const tail = cipher.final()
+    if (head.length >= PIECEWISE_FROM_BYTES) return piecewiseToken(signingKey, timestamp, iv, head, tail)
     const macOffset = HEADER_BYTES + head.length + tail.length
     // One buffer for the whole token; the HMAC is computed over its prefix in place.
     const token = Buffer.allocUnsafe(macOffset + MAC_BYTES)
-    token[0] = VERSION
-    token.writeUInt32BE(Math.floor(timestamp / TWO_POW_32), 1)
-    token.writeUInt32BE(timestamp >>> 0, 5)
-    token.set(iv, IV_OFFSET)
+    writeHeader(token, timestamp, iv)
     token.set(head, HEADER_BYTES)
     token.set(tail, HEADER_BYTES + head.length)
     token.set(createHmac('sha256', signingKey).update(token.subarray(0, macOffset)).digest(), macOffset)

@@ -1,6 +1,6 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
 import type { EncryptionContext } from './context.ts'
-import { DataKeyPool } from './data-key-pool.ts'
+import { DataKeyPool, type SealedToken } from './data-key-pool.ts'
 import { kmsClientFor } from './kms/client.ts'
 import { KmsGateway } from './kms/gateway.ts'
 import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
@@ -95,17 +95,27 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
    * type cannot carry, MESSAGE_TOO_LARGE (before any KMS call) for a body over
    * `maxBodyBytes`, CLOSED once closed.
    */
-  async seal<C extends ContentType = Default>(
+  seal<C extends ContentType = Default>(
     payload: SealablePayloadByContentType[C],
-    options: SealOptions<C> = {},
+    options?: SealOptions<C>,
   ): Promise<SealedMessage> {
-    const contentType = contentTypeOption('contentType', options.contentType, this.#options.contentType)
-    const context =
-      options.encryptionContext === undefined
-        ? this.#options.encryptionContext
-        : contextOption('encryptionContext', options.encryptionContext)
-    const plaintext = encodePayload(payload, contentType)
-    const sealed = await this.#pool.seal(this.#options.kmsKeyId, context, plaintext, options.signal)
+    try {
+      const contentType = contentTypeOption('contentType', options?.contentType, this.#options.contentType)
+      const context =
+        options?.encryptionContext === undefined
+          ? this.#options.encryptionContext
+          : contextOption('encryptionContext', options.encryptionContext)
+      const plaintext = encodePayload(payload, contentType)
+      const sealed = this.#pool.sealNow(this.#options.kmsKeyId, context, plaintext, options?.signal)
+      // A live key seals at once: one promise per seal, no async hop.
+      if (!(sealed instanceof Promise)) return Promise.resolve(this.#message(sealed, contentType, context))
+      return sealed.then((token) => this.#message(token, contentType, context))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #message(sealed: SealedToken, contentType: ContentType, context: EncryptionContext | undefined): SealedMessage {
     return {
       body: bodyOf(sealed.encryptedDataKey, sealed.token),
       messageAttributes:
