@@ -156,3 +156,49 @@ describe('the key cache goes by the data key as the body spells it', () => {
     opener.close()
   })
 })
+
+describe('the encryption context is read once per run of messages that spell it alike', () => {
+  it('messages with one context text share one frozen context and one cache entry; another context is its own', async () => {
+    const kms = fakeKms()
+    const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client, encryptionContext: { tenant: 'Zürich' } })
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    const a = await sealer.seal('one')
+    const b = await sealer.seal('two')
+    // Fresh attribute objects, as each SQS response brings them.
+    const copy = (m: typeof a) => ({ Body: m.body, MessageAttributes: structuredClone(m.messageAttributes) })
+    const first = await opener.open(copy(a))
+    const second = await opener.open(copy(b))
+    expect([first.value, second.value]).toEqual(['one', 'two'])
+    expect(first.encryptionContext).toEqual({ tenant: 'Zürich' })
+    expect(second.encryptionContext).toBe(first.encryptionContext)
+    expect(Object.isFrozen(first.encryptionContext)).toBe(true)
+    expect(kms.calls.decrypt).toBe(1)
+    const other = await sealer.seal('three', { encryptionContext: { tenant: 'Genève' } })
+    const third = await opener.open(copy(other))
+    expect(third.encryptionContext).toEqual({ tenant: 'Genève' })
+    expect(kms.calls.decrypt).toBe(2)
+    sealer.close()
+    opener.close()
+  })
+
+  it('a context text that differs from the last one seen is parsed and checked again (ATTRIBUTE_INVALID)', async () => {
+    const kms = fakeKms()
+    const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client, encryptionContext: { q: 'orders' } })
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    const sealed = await sealer.seal('job')
+    await opener.open({ Body: sealed.body, MessageAttributes: sealed.messageAttributes })
+    const withContext = (text: string) => ({
+      Body: sealed.body,
+      MessageAttributes: {
+        ...sealed.messageAttributes,
+        'SqsEnvelope.Context': { DataType: 'String', StringValue: text },
+      },
+    })
+    expect(await failureOf(opener.open(withContext('{"q":"orders"')))).toBe('ATTRIBUTE_INVALID')
+    expect(await failureOf(opener.open(withContext('{"q":1}')))).toBe('ATTRIBUTE_INVALID')
+    expect(await failureOf(opener.open(withContext('{"q":"orders","__proto__":"x"}')))).toBe('ATTRIBUTE_INVALID')
+    expect((await opener.open(withContext('{"q":"orders"}'))).value).toBe('job')
+    sealer.close()
+    opener.close()
+  })
+})

@@ -13,9 +13,10 @@ import { UnwrapCache } from './unwrap-cache.ts'
 import {
   type ContentType,
   decodePayload,
+  type KnownContext,
   type KnownDataKey,
-  parseAttributes,
   type ReceivedAttributes,
+  readAttributes,
   readBody,
 } from './wire.ts'
 
@@ -68,6 +69,8 @@ export class EnvelopeOpener {
   readonly #gateway: KmsGateway
   // The data key of the last body read, as text and blob.
   #lastDataKey: KnownDataKey | undefined
+  // The encryption context of the last message that had one, as text and frozen object.
+  #lastContext: KnownContext | undefined
   #closed = false
 
   constructor(options: OpenerOptions = {}) {
@@ -115,7 +118,17 @@ export class EnvelopeOpener {
       dataKey = { text: ownCopy(body.dataKeyText), blob: body.encryptedDataKey }
       this.#lastDataKey = dataKey
     }
-    const { contentType, encryptionContext } = parseAttributes(message.MessageAttributes)
+    const { contentType, encryptionContext, contextText } = readAttributes(
+      message.MessageAttributes,
+      this.#lastContext,
+      true,
+    )
+    if (encryptionContext !== undefined && encryptionContext !== this.#lastContext?.context) {
+      // Like the data key: the next message with this context text reuses the frozen context (and
+      // its cache id) instead of parsing, checking and canonicalising it again. A copy of the text,
+      // since the attribute value may share memory with a larger response.
+      this.#lastContext = { text: ownCopy(contextText as string), context: encryptionContext }
+    }
     const required = this.#options.requiredEncryptionContext
     if (required) {
       const missing = missingContextKey(required, encryptionContext)
@@ -191,9 +204,13 @@ function openWith<T>(
   return new Opened(plaintext, decodePayload(plaintext, contentType) as T, contentType, kmsKeyArn, encryptionContext)
 }
 
-// An ASCII string that shares no memory with a larger one: a slice of a body would keep the body alive.
-function ownCopy(ascii: string): string {
-  return Buffer.from(ascii, 'latin1').toString('latin1')
+const BEYOND_LATIN1 = /[\u0100-\uffff]/
+
+// A string that shares no memory with a larger one: V8's JSON.parse returns slices of the response
+// text, and one kept here would keep a whole response alive. Both encodings copy code units as they are.
+function ownCopy(text: string): string {
+  const encoding = BEYOND_LATIN1.test(text) ? 'utf16le' : 'latin1'
+  return Buffer.from(text, encoding).toString(encoding)
 }
 
 /** An opened job whose payload never shows in `JSON.stringify`, `util.inspect` or `String()`. */

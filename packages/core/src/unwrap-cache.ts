@@ -78,6 +78,9 @@ export class UnwrapCache {
   readonly #unwraps = new SingleFlight<CachedKey>()
   // Data keys KMS refused for good, oldest first; expired ones are dropped when met.
   readonly #refused = new Map<string, Refusal>()
+  #lastId:
+    | { readonly dataKeyText: string; readonly context: EncryptionContext | undefined; readonly id: string }
+    | undefined
   #closed = false
 
   constructor(gateway: KmsGateway, limits: UnwrapCacheLimits, policy: UnwrapPolicy, metrics: MetricsRecorder) {
@@ -106,7 +109,7 @@ export class UnwrapCache {
     signal?: AbortSignal,
     dataKeyText: string = encodeUrlsafeBase64(encryptedDataKey),
   ): Promise<T> {
-    const id = cacheId(dataKeyText, context)
+    const id = this.#idOf(dataKeyText, context)
     for (;;) {
       const cached = this.#hit(id)
       if (cached) return use(cached.fernet, cached.keyArn)
@@ -132,7 +135,17 @@ export class UnwrapCache {
    * Use it synchronously: the key is only guaranteed alive until the next await.
    */
   cached(dataKeyText: string, context: EncryptionContext | undefined): UnwrappedKey | undefined {
-    return this.#hit(cacheId(dataKeyText, context))
+    return this.#hit(this.#idOf(dataKeyText, context))
+  }
+
+  // Runs of messages share one data key text and one (frozen) context: their id is built once,
+  // and the same string each time is the cheapest Map key (V8 keeps its hash).
+  #idOf(dataKeyText: string, context: EncryptionContext | undefined): string {
+    const last = this.#lastId
+    if (last !== undefined && last.dataKeyText === dataKeyText && last.context === context) return last.id
+    const id = cacheId(dataKeyText, context)
+    if (context === undefined || Object.isFrozen(context)) this.#lastId = { dataKeyText, context, id }
+    return id
   }
 
   #hit(id: string): CachedKey | undefined {
