@@ -220,24 +220,26 @@ export class Fernet {
    */
   decryptBytes(token: Uint8Array, options?: FernetDecryptOptions): Buffer {
     this.#assertLive()
-    const check = decryptOptions(options)
-    needs(
-      token instanceof Uint8Array,
-      'TOKEN_ENCODING',
-      () => `token must be a Uint8Array; received ${describeValue(token)}`,
-    )
-    const bytes = Buffer.isBuffer(token) ? token : Buffer.from(token.buffer, token.byteOffset, token.byteLength)
-    return this.#open(bytes, check)
+    const check = options === undefined ? NO_TIME_CHECK : decryptOptions(options)
+    if (!Buffer.isBuffer(token)) {
+      needs(
+        token instanceof Uint8Array,
+        'TOKEN_ENCODING',
+        () => `token must be a Uint8Array; received ${describeValue(token)}`,
+      )
+      return this.#open(Buffer.from(token.buffer, token.byteOffset, token.byteLength), check)
+    }
+    return this.#open(token, check)
   }
 
   #assertLive(): void {
     needs(this.#signingKey, 'CLOSED', 'Fernet must not be used after destroy()')
   }
 
+  // Runs after #assertLive: the keys are there (nothing awaits in between).
   #open(bytes: Buffer, check: TimeCheck): Buffer {
-    const signingKey = this.#signingKey
-    const encryptionKey = this.#encryptionKey
-    needs(signingKey && encryptionKey, 'CLOSED', 'Fernet must not be used after destroy()')
+    const signingKey = this.#signingKey as Buffer
+    const encryptionKey = this.#encryptionKey as Buffer
     checkTokenFrame(bytes)
     const macOffset = bytes.length - MAC_BYTES
     const mac = createHmac('sha256', signingKey).update(bytes.subarray(0, macOffset)).digest()
