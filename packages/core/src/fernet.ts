@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto'
 import { decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
+import { SqsEnvelopeError } from './errors.ts'
 import { needs } from './preconditions.ts'
 import { describeValue, inspectCustom, REDACTED, redactedString } from './redaction.ts'
 
@@ -151,11 +152,12 @@ export class Fernet {
     const signingKey = this.#signingKey
     const encryptionKey = this.#encryptionKey
     needs(signingKey && encryptionKey, 'CLOSED', 'Fernet must not be used after destroy()')
-    needs(
-      typeof data === 'string' || data instanceof Uint8Array,
-      'PAYLOAD_UNSEALABLE',
-      () => `data must be a string or a Uint8Array; received ${data === null ? 'null' : typeof data}`,
-    )
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw new SqsEnvelopeError(
+        'PAYLOAD_UNSEALABLE',
+        `data must be a string or a Uint8Array; received ${data === null ? 'null' : typeof data}`,
+      )
+    }
     let iv: Uint8Array
     if (options?.iv === undefined) {
       iv = freshIv()

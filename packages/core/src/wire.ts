@@ -136,7 +136,8 @@ export interface BodyFields extends ParsedBody {
  * (a data key seals many messages in a row). The text may be a slice of `body`: copy it to keep it.
  */
 export function readBody(body: string, known: KnownDataKey | undefined): BodyFields {
-  needs(typeof body === 'string', 'BODY_NOT_JSON', () => `body must be a string; received ${typeof body}`)
+  if (typeof body !== 'string')
+    throw new SqsEnvelopeError('BODY_NOT_JSON', `body must be a string; received ${typeof body}`)
   // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
   // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
   needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
@@ -529,14 +530,18 @@ export function encodeAttributes(options: {
 function stringAttribute(attributes: ReceivedAttributes, name: string): string | undefined {
   const attribute = attributes[name]
   if (attribute === undefined) return undefined
-  needs(
-    attribute !== null &&
-      typeof attribute === 'object' &&
-      attribute.DataType === 'String' &&
-      typeof attribute.StringValue === 'string',
-    'ATTRIBUTE_INVALID',
-    () => `message attribute ${name} must be of DataType String with a StringValue`,
-  )
+  // Per message, so no message closure (see needs()): the check is written out.
+  if (
+    attribute === null ||
+    typeof attribute !== 'object' ||
+    attribute.DataType !== 'String' ||
+    typeof attribute.StringValue !== 'string'
+  ) {
+    throw new SqsEnvelopeError(
+      'ATTRIBUTE_INVALID',
+      `message attribute ${name} must be of DataType String with a StringValue`,
+    )
+  }
   return attribute.StringValue
 }
 
@@ -582,19 +587,20 @@ export function readAttributes(
     return { contentType: 'text', encryptionContext: undefined, contextText: undefined }
   }
   const version = stringAttribute(attributes, ATTRIBUTE_VERSION)
-  needs(
-    version === undefined || version === '1',
-    'ATTRIBUTE_INVALID',
-    () => `message attribute ${ATTRIBUTE_VERSION} must be "1"; received ${describeValue(version)}`,
-  )
+  if (version !== undefined && version !== '1') {
+    throw new SqsEnvelopeError(
+      'ATTRIBUTE_INVALID',
+      `message attribute ${ATTRIBUTE_VERSION} must be "1"; received ${describeValue(version)}`,
+    )
+  }
   const mime = stringAttribute(attributes, ATTRIBUTE_CONTENT_TYPE)
   const contentType = mime === undefined ? 'text' : CONTENT_TYPE_BY_MIME.get(mime)
-  needs(
-    contentType !== undefined,
-    'ATTRIBUTE_INVALID',
-    () =>
+  if (contentType === undefined) {
+    throw new SqsEnvelopeError(
+      'ATTRIBUTE_INVALID',
       `message attribute ${ATTRIBUTE_CONTENT_TYPE} must be one of ${KNOWN_MIME_TYPES}; received ${describeValue(mime)}`,
-  )
+    )
+  }
   const contextText = stringAttribute(attributes, ATTRIBUTE_CONTEXT)
   if (contextText === undefined) return { contentType, encryptionContext: undefined, contextText }
   if (known !== undefined && contextText === known.text) {
@@ -644,18 +650,20 @@ export function encodePayload<T extends ContentType>(
 ): string | Uint8Array {
   switch (contentType) {
     case 'text':
-      needs(
-        typeof value === 'string',
-        'PAYLOAD_UNSEALABLE',
-        () => `a text payload must be a string; received ${value === null ? 'null' : typeof value}`,
-      )
+      if (typeof value !== 'string') {
+        throw new SqsEnvelopeError(
+          'PAYLOAD_UNSEALABLE',
+          `a text payload must be a string; received ${value === null ? 'null' : typeof value}`,
+        )
+      }
       return value
     case 'bytes':
-      needs(
-        value instanceof Uint8Array,
-        'PAYLOAD_UNSEALABLE',
-        () => `a bytes payload must be a Uint8Array; received ${value === null ? 'null' : typeof value}`,
-      )
+      if (!(value instanceof Uint8Array)) {
+        throw new SqsEnvelopeError(
+          'PAYLOAD_UNSEALABLE',
+          `a bytes payload must be a Uint8Array; received ${value === null ? 'null' : typeof value}`,
+        )
+      }
       return value
     case 'json': {
       let json: string | undefined
