@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import { channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
 import {
@@ -421,7 +422,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     const key = body === undefined ? undefined : DATA_KEY_FIELD.exec(body)?.[1]
     if (key === undefined || this.#seenDataKeys.has(key)) return false
     if (this.#seenDataKeys.size >= SEEN_DATA_KEYS_MAX) this.#seenDataKeys.clear()
-    this.#seenDataKeys.add(key)
+    // A copy: the match is a slice of the body, and keeping it would keep the whole body (up to
+    // 1 MiB) alive for each data key remembered. The key opened, so it is base64: latin1 copies it as is.
+    this.#seenDataKeys.add(Buffer.from(key, 'latin1').toString('latin1'))
     return true
   }
 
