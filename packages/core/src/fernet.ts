@@ -1,5 +1,13 @@
 import { Buffer } from 'node:buffer'
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  type Decipheriv,
+  randomBytes,
+  randomFillSync,
+  timingSafeEqual,
+} from 'node:crypto'
 import { decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { needs } from './preconditions.ts'
@@ -56,6 +64,17 @@ function freshIv(): Buffer {
   return iv
 }
 
+// Up to this much ciphertext, a token is decrypted block-wise (see #open): creating an AES-CBC
+// decipher for each token costs more than decrypting a small one (2.3 µs against 0.9 µs for the
+// whole 272 bytes of a 256-byte payload); from about 1 KiB on, the native CBC pass is faster.
+const BLOCKWISE_UP_TO_BYTES = 512
+
+function blockDecipher(encryptionKey: Buffer): Decipheriv {
+  const decipher = createDecipheriv('aes-128-ecb', encryptionKey, null)
+  decipher.setAutoPadding(false)
+  return decipher
+}
+
 // From this ciphertext size on, copying it into one token buffer costs more (a second large
 // allocation and a pass over it) than encoding the token in three pieces.
 const PIECEWISE_FROM_BYTES = 8192
@@ -107,6 +126,8 @@ export class Fernet {
   readonly #key: Buffer
   #signingKey: Buffer | undefined
   #encryptionKey: Buffer | undefined
+  // AES-128-ECB without padding under the encryption key, for small tokens (see BLOCKWISE_UP_TO_BYTES).
+  #blocks: Decipheriv | undefined
 
   /**
    * @param key 32 bytes (0-15 signing key, 16-31 AES-128 key) or their
@@ -248,10 +269,20 @@ export class Fernet {
     needs(timingSafeEqual(mac, bytes.subarray(macOffset)), 'TOKEN_MAC', 'token HMAC must verify under the signing key')
     checkTokenTime(bytes, check)
 
-    const decipher = createDecipheriv('aes-128-cbc', encryptionKey, bytes.subarray(IV_OFFSET, HEADER_BYTES))
     // Unpadding by hand returns a view of one output buffer instead of concatenating update() and final().
-    decipher.setAutoPadding(false)
-    const padded = decipher.update(bytes.subarray(HEADER_BYTES, macOffset))
+    let padded: Buffer
+    if (macOffset - HEADER_BYTES <= BLOCKWISE_UP_TO_BYTES) {
+      // CBC decryption is each block's AES decryption XOR the block before it (the IV for the
+      // first): one long-lived ECB decipher does the AES part; the XOR runs here. checkTokenFrame
+      // ensured whole blocks, so the decipher never holds a partial block between tokens.
+      this.#blocks ??= blockDecipher(encryptionKey)
+      padded = this.#blocks.update(bytes.subarray(HEADER_BYTES, macOffset))
+      for (let i = 0; i < padded.length; i++) padded[i] = (padded[i] as number) ^ (bytes[IV_OFFSET + i] as number)
+    } else {
+      const decipher = createDecipheriv('aes-128-cbc', encryptionKey, bytes.subarray(IV_OFFSET, HEADER_BYTES))
+      decipher.setAutoPadding(false)
+      padded = decipher.update(bytes.subarray(HEADER_BYTES, macOffset))
+    }
     return padded.subarray(0, padded.length - pkcs7PaddingLength(padded))
   }
 
@@ -260,6 +291,9 @@ export class Fernet {
     this.#key.fill(0)
     this.#signingKey = undefined
     this.#encryptionKey = undefined
+    // Its key schedule lives in OpenSSL's context until the GC frees it (OpenSSL cleanses it then),
+    // like that of every cipher node:crypto creates; from now on nothing can use it.
+    this.#blocks = undefined
   }
 
   /** Never the key. */
