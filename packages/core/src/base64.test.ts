@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { decodeBase64Lenient, decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
+import { decodeBase64Lenient, decodeUrlsafeBase64, decodeUrlsafeBase64Into, encodeUrlsafeBase64 } from './base64.ts'
 import { seededRandom } from './test-support/seeded-random.ts'
 
 describe('encodeUrlsafeBase64', () => {
@@ -128,6 +128,9 @@ function mutate(s: string, random: () => number): string {
 describe('the strict checkers agree with re-encoding (the reference)', () => {
   const same = (actual: Buffer | undefined, expected: Buffer | undefined) =>
     actual === undefined ? expected === undefined : expected !== undefined && actual.equals(expected)
+  // Small enough that inputs of either kind run: decoded in place, and too large for it.
+  const scratch = Buffer.alloc(96)
+  const into = (input: string) => decodeUrlsafeBase64Into(input, scratch)
 
   it('on valid encodings of every length 0..200 and on up to three mutations of each', () => {
     const random = seededRandom(7)
@@ -142,6 +145,7 @@ describe('the strict checkers agree with re-encoding (the reference)', () => {
           for (let mutations = 0; mutations <= 3; mutations++) {
             if (!same(decodeUrlsafeBase64(input), referenceUrlsafe(input)))
               throw new Error(`urlsafe: ${JSON.stringify(input)}`)
+            if (!same(into(input), referenceUrlsafe(input))) throw new Error(`into: ${JSON.stringify(input)}`)
             if (!same(decodeBase64Lenient(input), referenceLenient(input)))
               throw new Error(`lenient: ${JSON.stringify(input)}`)
             if (referenceLenient(input) === undefined) rejected++
@@ -162,6 +166,7 @@ describe('the strict checkers agree with re-encoding (the reference)', () => {
     const check = (input: string) => {
       if (!same(decodeUrlsafeBase64(input), referenceUrlsafe(input)))
         throw new Error(`urlsafe: ${JSON.stringify(input)}`)
+      if (!same(into(input), referenceUrlsafe(input))) throw new Error(`into: ${JSON.stringify(input)}`)
       if (!same(decodeBase64Lenient(input), referenceLenient(input)))
         throw new Error(`lenient: ${JSON.stringify(input)}`)
       count++
@@ -197,6 +202,7 @@ describe('the strict checkers agree with re-encoding (the reference)', () => {
       for (const char of MUTANTS) {
         const input = encoded.slice(0, at) + char + encoded.slice(at + 1)
         expect(same(decodeUrlsafeBase64(input), referenceUrlsafe(input))).toBe(true)
+        expect(same(decodeUrlsafeBase64Into(input, Buffer.alloc(100_002)), referenceUrlsafe(input))).toBe(true)
         expect(same(decodeBase64Lenient(input), referenceLenient(input))).toBe(true)
       }
     }

@@ -74,6 +74,22 @@ export function decodeUrlsafeBase64(s: string): Buffer | undefined {
 }
 
 /**
+ * {@link decodeUrlsafeBase64} into `target` when the bytes fit: the result is then a view of
+ * `target`, valid until `target` is written again. Bytes that do not fit get a buffer of their own.
+ */
+export function decodeUrlsafeBase64Into(s: string, target: Buffer): Buffer | undefined {
+  if (typeof s !== 'string') return undefined
+  const length = expectedLength(s, URLSAFE_VALUES, '+', '/')
+  if (length < 0) return undefined
+  if (length > target.length) {
+    const bytes = Buffer.from(s, 'base64url')
+    return bytes.length === length ? bytes : undefined
+  }
+  // Same decoder as Buffer.from: a character it skips shows as a shorter output here too.
+  return target.write(s, 0, 'base64url') === length ? target.subarray(0, length) : undefined
+}
+
+/**
  * Decodes strict padded base64 in EITHER the urlsafe (`-_`) or the standard
  * (`+/`) alphabet, but never a mix of both. For `encrypted_data_key`: our
  * senders and Python's `urlsafe_b64encode` use the urlsafe alphabet, while a

@@ -202,3 +202,30 @@ describe('the encryption context is read once per run of messages that spell it 
     opener.close()
   })
 })
+
+describe('tokens are decoded into a scratch buffer that the next open reuses', () => {
+  it('an open waiting for KMS keeps its own token while other opens reuse the scratch buffer', async () => {
+    const kms = fakeKms()
+    const first = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client })
+    const second = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client })
+    const opener = new EnvelopeOpener({ kms: kms.client })
+    const cached = await first.seal('cached key, first')
+    await opener.open({ Body: cached.body })
+    // A second data key: its open waits for a Decrypt while opens under the cached key run meanwhile.
+    const waiting = opener.open({ Body: (await second.seal('waited for KMS')).body })
+    const meanwhile = await Promise.all(
+      ['a', 'bb', 'ccc'.repeat(100)].map(
+        async (text) => (await opener.open({ Body: (await first.seal(text)).body })).value,
+      ),
+    )
+    expect(meanwhile).toEqual(['a', 'bb', 'ccc'.repeat(100)])
+    expect((await waiting).value).toBe('waited for KMS')
+    expect(kms.calls.decrypt).toBe(2)
+    // A token larger than the scratch buffer gets a buffer of its own.
+    const large = 'x'.repeat(200_000)
+    expect((await opener.open({ Body: (await first.seal(large)).body })).value).toBe(large)
+    first.close()
+    second.close()
+    opener.close()
+  })
+})

@@ -54,6 +54,9 @@ export interface OpenedMessage<T = unknown> {
 
 const NO_OPTIONS: OpenOptions = Object.freeze({})
 
+// Tokens up to this size (a job of about 64 KiB) are decoded into the opener's scratch buffer.
+const TOKEN_SCRATCH_BYTES = 65_536 + 1024
+
 /**
  * Opens sealed jobs: checks the body and attributes, unwraps the data key
  * through a cache (one KMS Decrypt per data key, not per message), verifies
@@ -69,6 +72,9 @@ export class EnvelopeOpener {
   readonly #gateway: KmsGateway
   // The data key of the last body read, as text and blob.
   #lastDataKey: KnownDataKey | undefined
+  // Tokens are decoded into this (no allocation per message) and used before the open returns;
+  // one that waits for KMS is copied out. Ciphertext only: nothing in it is secret.
+  readonly #scratch = Buffer.allocUnsafeSlow(TOKEN_SCRATCH_BYTES)
   // The encryption context of the last message that had one, as text and frozen object.
   #lastContext: KnownContext | undefined
   #closed = false
@@ -110,7 +116,7 @@ export class EnvelopeOpener {
     if (typeof message?.Body !== 'string') {
       throw new SqsEnvelopeError('BODY_SHAPE', 'the SQS message has no body')
     }
-    const body = readBody(message.Body, this.#lastDataKey)
+    const body = readBody(message.Body, this.#lastDataKey, this.#scratch)
     let dataKey = this.#lastDataKey
     if (body.encryptedDataKey !== dataKey?.blob) {
       // Messages come in runs sealed under one data key: the next body with this text skips its decode.
@@ -151,10 +157,12 @@ export class EnvelopeOpener {
     if (hit) {
       return Promise.resolve(openWith<T>(hit.fernet, hit.keyArn, tokenBytes, timeCheck, contentType, encryptionContext))
     }
+    // The token waits for KMS: out of the scratch buffer, which the next open reuses.
+    const ownTokenBytes = tokenBytes.buffer === this.#scratch.buffer ? Buffer.from(tokenBytes) : tokenBytes
     return this.#cache.withKey(
       body.encryptedDataKey,
       encryptionContext,
-      (fernet, kmsKeyArn) => openWith<T>(fernet, kmsKeyArn, tokenBytes, timeCheck, contentType, encryptionContext),
+      (fernet, kmsKeyArn) => openWith<T>(fernet, kmsKeyArn, ownTokenBytes, timeCheck, contentType, encryptionContext),
       options.signal,
       dataKey.text,
     )

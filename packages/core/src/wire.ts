@@ -1,5 +1,5 @@
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
-import { decodeBase64Lenient, decodeUrlsafeBase64, encodeUrlsafeBase64 } from './base64.ts'
+import { decodeBase64Lenient, decodeUrlsafeBase64, decodeUrlsafeBase64Into, encodeUrlsafeBase64 } from './base64.ts'
 import { assertValidContext, type EncryptionContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { needs } from './preconditions.ts'
@@ -114,7 +114,7 @@ const BODY_SIZE_MESSAGE = 'body must be at most 1,048,576 UTF-8 bytes'
  * @internal exported for the tests that hold both paths to the same results.
  */
 export function parseExactLayout(body: string): ParsedBody | undefined {
-  const fields = exactLayoutFields(body, undefined)
+  const fields = exactLayoutFields(body, undefined, undefined)
   return fields && { encryptedDataKey: fields.encryptedDataKey, token: fields.token, tokenBytes: fields.tokenBytes }
 }
 
@@ -134,17 +134,23 @@ export interface BodyFields extends ParsedBody {
  * @internal {@link parseBody} for the opener: same checks, order and errors, and the data key's text too.
  * When that text equals `known.text`, `known.blob` is returned for it instead of decoding it again
  * (a data key seals many messages in a row). The text may be a slice of `body`: copy it to keep it.
+ * With `scratch`, a token in our exact layout that fits is decoded into it: `tokenBytes` is then a
+ * view of `scratch`, valid until the next call with it.
  */
-export function readBody(body: string, known: KnownDataKey | undefined): BodyFields {
+export function readBody(body: string, known: KnownDataKey | undefined, scratch?: Buffer): BodyFields {
   if (typeof body !== 'string')
     throw new SqsEnvelopeError('BODY_NOT_JSON', `body must be a string; received ${typeof body}`)
   // More UTF-16 units than the limit means more UTF-8 bytes too. A body in our exact layout is
   // ASCII (its fields are strict base64), so its length is its size and it needs no counting pass.
   needs(body.length <= MAX_BODY_BYTES, 'BODY_SIZE', BODY_SIZE_MESSAGE)
-  return exactLayoutFields(body, known) ?? anyLayoutFields(body)
+  return exactLayoutFields(body, known, scratch) ?? anyLayoutFields(body)
 }
 
-function exactLayoutFields(body: string, known: KnownDataKey | undefined): BodyFields | undefined {
+function exactLayoutFields(
+  body: string,
+  known: KnownDataKey | undefined,
+  scratch: Buffer | undefined,
+): BodyFields | undefined {
   if (!body.startsWith(BODY_HEAD) || !body.endsWith(BODY_TAIL)) return undefined
   const keyEnd = body.indexOf('"', BODY_HEAD.length)
   if (keyEnd < 0 || !body.startsWith(BODY_MIDDLE, keyEnd)) return undefined
@@ -159,7 +165,7 @@ function exactLayoutFields(body: string, known: KnownDataKey | undefined): BodyF
   const encryptedDataKey = isKnown ? known.blob : decodeDataKey(slice)
   if (encryptedDataKey === undefined) return undefined
   const token = body.slice(tokenStart, tokenEnd)
-  const tokenBytes = decodeUrlsafeBase64(token)
+  const tokenBytes = scratch === undefined ? decodeUrlsafeBase64(token) : decodeUrlsafeBase64Into(token, scratch)
   return tokenBytes === undefined ? undefined : { dataKeyText, encryptedDataKey, token, tokenBytes }
 }
 
