@@ -94,6 +94,42 @@ describe('Producer against LocalStack', () => {
     await queue.delete()
   })
 
+  it('a send() of 2,100 jobs is sealed and sent window by window: requests go out before the last seal, and all arrive', async () => {
+    // Windows of 1,000 jobs; a data key per 100 jobs makes the seals visible as GenerateDataKey calls.
+    const { queue, c, producer } = await setup({}, { maxMessagesPerDataKey: 100 })
+    const log: string[] = []
+    for (const client of [c.sqs, c.kms]) {
+      ;(client as typeof c.sqs).middlewareStack.add(
+        (next, context) => async (args) => {
+          log.push(context.commandName ?? 'unknown')
+          return next(args)
+        },
+        { step: 'initialize', name: 'sqsEnvelopeTestOrder' },
+      )
+    }
+    const jobs = Array.from({ length: 2100 }, (_, i) => `job ${i} ${text(200)}`)
+
+    const results = await producer.send(jobs)
+
+    expect(successes(results)).toHaveLength(2100)
+    expect(results.map((r) => r.index)).toEqual(jobs.map((_, i) => i))
+    expect(c.kmsCalls).toEqual({ GenerateDataKeyCommand: 21 })
+    // 1,000 + 1,000 + 100 jobs: 100 + 100 + 10 full requests, the minimum.
+    expect(c.sqsCalls.SendMessageBatchCommand).toBe(210)
+    const firstSend = log.indexOf('SendMessageBatchCommand')
+    const lastSeal = log.lastIndexOf('GenerateDataKeyCommand')
+    expect(firstSend).toBeGreaterThan(-1)
+    expect(firstSend).toBeLessThan(lastSeal)
+    // At most two windows (20 data keys) are sealed before the first of them is sent.
+    expect(log.slice(0, firstSend).filter((name) => name === 'GenerateDataKeyCommand').length).toBeLessThanOrEqual(20)
+
+    const opened = await openAll(await receiveAll(sqs, queue.queueUrl, 2100))
+    expect(opened.size).toBe(2100)
+    for (const [i, r] of results.entries()) expect(r.ok && opened.get(r.messageId)).toBe(jobs[i])
+    await producer.close()
+    await queue.delete()
+  }, 120_000)
+
   it('on a 64 KiB queue an over-size job is MESSAGE_TOO_LARGE before any KMS call; the others are delivered', async () => {
     const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
     const alone = counted()

@@ -71,6 +71,12 @@ const batchChannel = channel(PRODUCER_BATCH_CHANNEL)
 
 const QUEUE_ATTRIBUTES = ['MaximumMessageSize', 'FifoQueue', 'ContentBasedDeduplication'] as const
 
+// A send() is sealed and sent in windows of at most this many jobs and this much payload (see #send).
+// Requests are packed optimally within a window: a send() of several windows may take one request
+// per window more than the optimum for all of its jobs at once.
+const WINDOW_JOBS = 1000
+const WINDOW_PAYLOAD_BYTES = 8 * 1024 * 1024
+
 /**
  * Publishes end-to-end encrypted jobs to one SQS queue, in `sqs-producer`'s shape: seals each job
  * with a reused KMS data key, packs them into SendMessageBatch requests by count and by size,
@@ -321,16 +327,18 @@ export class Producer<C extends ContentType = 'text'> {
 
     // 2. Seal. Until the data key's length is known, one job that fits whatever KMS returns goes
     // first, so the size check of all the others is exact before their seal.
-    const sealed: SealedJob[] = []
-    const sealOne = async (job: PreparedJob, checkFirst: boolean) => {
+    const sealOne = async (job: PreparedJob, checkFirst: boolean): Promise<SealedJob | undefined> => {
       if (checkFirst && this.#dataKeyChars !== undefined) {
         const size = this.#sizeWith(job, this.#dataKeyChars)
-        if (size > queue.maxMessageBytes) return refuse(job, 'MESSAGE_TOO_LARGE', tooLarge(size, queue, false))
+        if (size > queue.maxMessageBytes) {
+          refuse(job, 'MESSAGE_TOO_LARGE', tooLarge(size, queue, false))
+          return undefined
+        }
       }
       try {
         const out = await this.#seal(job, queue, contentBased, signal)
-        if ('refused' in out) return refuse(job, out.refused, out.message)
-        sealed.push(out)
+        if (!('refused' in out)) return out
+        refuse(job, out.refused, out.message)
       } catch (error) {
         const cause = isSqsEnvelopeError(error)
           ? error
@@ -346,38 +354,57 @@ export class Producer<C extends ContentType = 'text'> {
           }),
         )
       }
+      return undefined
     }
-    let rest = ready
+    let first: { job: PreparedJob; sealed: SealedJob | undefined } | undefined
     if (this.#dataKeyChars === undefined && ready.length > 0) {
-      const first =
-        ready.find((job) => this.#sizeWith(job, MAX_DATA_KEY_CHARS) <= queue.maxMessageBytes) ??
+      const job =
+        ready.find((candidate) => this.#sizeWith(candidate, MAX_DATA_KEY_CHARS) <= queue.maxMessageBytes) ??
         (ready[0] as PreparedJob)
-      await sealOne(first, false)
-      rest = ready.filter((job) => job !== first)
+      first = { job, sealed: await sealOne(job, false) }
     }
-    await Promise.all(rest.map((job) => sealOne(job, true)))
 
-    // 3. Pack into requests by count and size; FIFO keeps input order (sealed is in completion order).
-    if (queue.fifo) sealed.sort((a, b) => a.job.index - b.job.index)
-    const plan = planBatches(
-      sealed.map((s) => s.bytes),
-      { maxEntries: this.#options.batchSize, maxBytes: queue.maxMessageBytes },
-      queue.fifo,
-    )
-
-    // 4. Send under the concurrency bound. On FIFO queues a batch waits for the earlier batches of
-    // its groups (retries included), and the first ones for earlier sends, so order within a group holds.
+    // 3 and 4, window by window of jobs in input order (up to WINDOW_JOBS jobs or WINDOW_PAYLOAD_BYTES
+    // of payload): a window is packed into requests by count and size and sent under the concurrency
+    // bound while the next one is sealed. A large send() so starts sending before its last seal and
+    // holds at most two windows of sealed bodies ahead of their sends, not all of them. On FIFO
+    // queues a batch waits for the earlier batches of its groups (retries included), and the first
+    // ones for earlier sends, so order within a group holds.
     const tails = new Map(earlier)
-    const tasks = plan.map((positions) => {
-      const entries = positions.map((k) => sealed[k] as SealedJob)
-      const before = queue.fifo
-        ? [...new Set(entries.map((e) => tails.get(e.job.groupId as string)))].filter((t) => t !== undefined)
-        : []
-      const task = Promise.all(before).then(() => this.#limit(() => this.#sendBatch(entries, results, fail, signal)))
-      if (queue.fifo) for (const e of entries) tails.set(e.job.groupId as string, task)
-      return task
-    })
-    await Promise.all(tasks)
+    const windows: Promise<unknown>[] = []
+    for (let start = 0, end = 0; start < ready.length; start = end) {
+      let payloadBytes = 0
+      for (end = start; end < ready.length && end - start < WINDOW_JOBS; end++) {
+        payloadBytes += (ready[end] as PreparedJob).plaintextBytes
+        if (payloadBytes > WINDOW_PAYLOAD_BYTES && end > start) break
+      }
+      // The window before the previous one is sent before this one is sealed: sealed bodies stay bounded.
+      if (windows.length >= 2) await windows[windows.length - 2]
+      const jobs = ready.slice(start, end)
+      // Promise.all keeps input order, which FIFO needs.
+      const sealed = (
+        await Promise.all(jobs.map((job) => (job === first?.job ? first.sealed : sealOne(job, true))))
+      ).filter((out): out is SealedJob => out !== undefined)
+      const plan = planBatches(
+        sealed.map((s) => s.bytes),
+        { maxEntries: this.#options.batchSize, maxBytes: queue.maxMessageBytes },
+        queue.fifo,
+      )
+      const tasks = plan.map((positions) => {
+        const entries = positions.map((k) => sealed[k] as SealedJob)
+        const before = queue.fifo
+          ? [...new Set(entries.map((e) => tails.get(e.job.groupId as string)))].filter((t) => t !== undefined)
+          : []
+        const task = Promise.all(before).then(() => this.#limit(() => this.#sendBatch(entries, results, fail, signal)))
+        if (queue.fifo) for (const e of entries) tails.set(e.job.groupId as string, task)
+        return task
+      })
+      const sent = Promise.all(tasks)
+      // Awaited below (and maybe above); a failure before then must not count as unhandled.
+      sent.catch(() => {})
+      windows.push(sent)
+    }
+    await Promise.all(windows)
     return results
   }
 
