@@ -51,7 +51,7 @@ const QUICK_PIPELINE: PipelineSettings = QUICK_PIPELINE_SETTINGS
 
 /** `full`: what `pnpm bench` runs; `quick`: a faster look (`pnpm bench --quick`), still ≥ 3 rounds. */
 export const PRESETS = {
-  full: { rounds: 15, minCpuMs: 60, warmupCpuMs: 200, sizes: SIZES, pipeline: FULL_PIPELINE },
+  full: { rounds: 25, minCpuMs: 60, warmupCpuMs: 200, sizes: SIZES, pipeline: FULL_PIPELINE },
   quick: { rounds: 5, minCpuMs: 15, warmupCpuMs: 30, sizes: SIZES, pipeline: QUICK_PIPELINE },
 } as const satisfies Record<string, BenchSettings>
 
