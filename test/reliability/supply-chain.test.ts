@@ -27,10 +27,15 @@ interface LsNode {
 
 describe('supply chain', () => {
   it('pnpm audit --prod: no high or critical advisory (skipped, with the reason, when the audit endpoint does not answer)', async (context) => {
-    const { stdout } = await pnpm(['audit', '--prod', '--json'])
-    const result = JSON.parse(stdout || '{}') as {
-      error?: { code?: string; message?: string }
-      metadata?: { vulnerabilities?: Record<string, number> }
+    const output = await pnpm(['audit', '--prod', '--json'])
+    let result: { error?: { code?: string; message?: string }; metadata?: { vulnerabilities?: Record<string, number> } }
+    try {
+      result = JSON.parse(output.stdout)
+    } catch {
+      // No JSON at all: pnpm timed out (60 s) or failed before asking; the endpoint gave no answer to judge.
+      const failure = 'failed' in output ? `exit ${output.failed}` : 'exit 0'
+      context.skip(`no audit answer (${failure}): ${(output.stderr || output.stdout || 'no output').slice(0, 200)}`)
+      return
     }
     if (result.error) {
       // The npm registry's audit endpoint is not reachable from every network (here: 405 through the mirror).
