@@ -17,7 +17,8 @@ import { Buffer } from 'node:buffer'
  */
 
 const EQUALS = 0x3d
-const BEYOND_LATIN1 = /[\u0100-\uffff]/
+/** Matches a UTF-16 unit above 0xFF; V8 answers it for a one-byte string without scanning. */
+export const BEYOND_LATIN1 = /[\u0100-\uffff]/
 
 function alphabetValues(alphabet: string): Int8Array {
   const values = new Int8Array(256).fill(-1)

@@ -154,26 +154,35 @@ export class DataKeyPool {
     const recent = this.#recent
     const same = recent?.key !== undefined && recent.keyId === keyId && recent.context === context
     const id = same ? recent.id : `${keyId}\u0000${canonicalContext(context)}`
-    let slot = same ? recent : this.#slots.get(id)
-    this.#assertBodyFits(size, plaintext, slot?.key?.ciphertext.length ?? MIN_DATA_KEY_BYTES)
+    const found = same ? recent : this.#slots.get(id)
+    this.#assertBodyFits(size, plaintext, found?.key?.ciphertext.length ?? MIN_DATA_KEY_BYTES)
     if (signal?.aborted) throw abortedWaiting(signal)
-    if (!same) {
-      if (slot) {
-        this.#slots.delete(id)
-        this.#slots.set(id, slot)
-      } else {
-        slot = { id, keyId, context, key: undefined, waiters: [], head: 0, pending: 0, generation: undefined }
-        this.#slots.set(id, slot)
-      }
-      this.#recent = slot
-    }
-    const live = (slot as Slot).key
+    const slot = same ? recent : this.#touch(id, found, keyId, context)
+    const live = slot.key
     // Nobody queued ahead: take a share of the live key at once.
-    if ((slot as Slot).pending === 0 && live) {
-      if (this.#fits(live, plaintext, size)) return this.#sealWith(slot as Slot, live, plaintext, size)
-      this.#retire(slot as Slot)
+    if (slot.pending === 0 && live) {
+      if (this.#fits(live, plaintext, size)) return this.#sealWith(slot, live, plaintext, size)
+      this.#retire(slot)
     }
-    return this.#enqueue(slot as Slot, plaintext, size, signal)
+    return this.#enqueue(slot, plaintext, size, signal)
+  }
+
+  /** The slot for `id`, created if absent, moved to the most recent end of #slots, and remembered as #recent. */
+  #touch(id: string, found: Slot | undefined, keyId: string, context: EncryptionContext | undefined): Slot {
+    const slot = found ?? {
+      id,
+      keyId,
+      context,
+      key: undefined,
+      waiters: [],
+      head: 0,
+      pending: 0,
+      generation: undefined,
+    }
+    this.#slots.delete(id)
+    this.#slots.set(id, slot)
+    this.#recent = slot
+    return slot
   }
 
   /** Zero-fills and drops every live key; queued seals and later ones end with CLOSED. */

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import type { KMSClient } from '@aws-sdk/client-kms'
+import { BEYOND_LATIN1 } from './base64.ts'
 import type { EncryptionContext } from './context.ts'
 import { missingContextKey } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
@@ -211,8 +212,6 @@ function openWith<T>(
   const plaintext = fernet.decryptBytes(tokenBytes, timeCheck)
   return new Opened(plaintext, decodePayload(plaintext, contentType) as T, contentType, kmsKeyArn, encryptionContext)
 }
-
-const BEYOND_LATIN1 = /[\u0100-\uffff]/
 
 // A string that shares no memory with a larger one: V8's JSON.parse returns slices of the response
 // text, and one kept here would keep a whole response alive. Both encodings copy code units as they are.
