@@ -28,7 +28,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           root,
-          include: ['test/**/*.test.ts'],
+          include: ['test/**/*.int.test.ts'],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
