@@ -13,7 +13,13 @@ const roomy: DataKeyLimits = {
   maxLiveKeys: 1000,
   maxBodyBytes: 1 << 20,
 }
-const policy = { concurrency: 4, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 1 }
+const policy = {
+  kmsConcurrency: 4,
+  kmsMaxAttempts: 3,
+  kmsRetryBaseDelayMs: 1,
+  kmsRetryMaxDelayMs: 1,
+  requestTimeoutMs: 10_000,
+}
 
 function setup(limits: Partial<DataKeyLimits> = {}) {
   const kms = fakeKms()

@@ -5,7 +5,13 @@ import { MetricsRecorder } from './metrics.ts'
 import { awsError, FAKE_KEY_ARN, fakeKms } from './test-support/fake-kms.ts'
 import { UnwrapCache, type UnwrapCacheLimits } from './unwrap-cache.ts'
 
-const policy = { concurrency: 4, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 1 }
+const policy = {
+  kmsConcurrency: 4,
+  kmsMaxAttempts: 3,
+  kmsRetryBaseDelayMs: 1,
+  kmsRetryMaxDelayMs: 1,
+  requestTimeoutMs: 10_000,
+}
 const OTHER_ARN = 'arn:aws:kms:us-east-1:000000000000:key/99999999-2222-3333-4444-555555555555'
 
 function setup(limits: Partial<UnwrapCacheLimits> = {}, allowed: string[] = []) {
