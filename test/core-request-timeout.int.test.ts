@@ -37,6 +37,17 @@ function injectedThrough(faults: FaultProxy): KMSClient {
   return client
 }
 
+/** Holds KMS `operation` requests (all, or the first `maxHits`) far longer than any test waits. */
+function hold(faults: FaultProxy, operation: 'GenerateDataKey' | 'Decrypt', maxHits?: number): void {
+  void faults.inject({
+    service: 'kms',
+    operations: [operation],
+    action: { kind: 'delay', ms: 20_000 },
+    durationMs: 20_000,
+    ...(maxHits === undefined ? {} : { maxHits }),
+  })
+}
+
 const fastRetries = { kmsRetryBaseDelayMs: 10, kmsRetryMaxDelayMs: 10 }
 
 async function timed<T>(promise: Promise<T>): Promise<{ result: T | unknown; ms: number }> {
@@ -56,13 +67,7 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
       kmsMaxAttempts: 2,
       ...fastRetries,
     })
-    void faults.inject({
-      service: 'kms',
-      operations: ['GenerateDataKey'],
-      action: { kind: 'delay', ms: 20_000 },
-      durationMs: 20_000,
-      maxHits: 1,
-    })
+    hold(faults, 'GenerateDataKey', 1)
     const { result, ms } = await timed(sealer.seal('held once'))
     expect(isSqsEnvelopeError(result)).toBe(false)
     expect(ms).toBeGreaterThanOrEqual(490)
@@ -85,12 +90,7 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
       kmsMaxAttempts: 3,
       ...fastRetries,
     })
-    void faults.inject({
-      service: 'kms',
-      operations: ['Decrypt'],
-      action: { kind: 'delay', ms: 20_000 },
-      durationMs: 20_000,
-    })
+    hold(faults, 'Decrypt')
     const { result, ms } = await timed(opener.open(toMessage(sealed)))
     expect(isSqsEnvelopeError(result) && [result.code, result.kind, result.message]).toEqual([
       'KMS_UNAVAILABLE',
@@ -109,12 +109,7 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
     const key = await createTestKey(kms)
     const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyArn }).seal('aborted')
     const opener = new EnvelopeOpener({ kms: injectedThrough(faults), requestTimeoutMs: 10_000, ...fastRetries })
-    void faults.inject({
-      service: 'kms',
-      operations: ['Decrypt'],
-      action: { kind: 'delay', ms: 20_000 },
-      durationMs: 20_000,
-    })
+    hold(faults, 'Decrypt')
     const controller = new AbortController()
     const pending = timed(opener.open(toMessage(sealed), { signal: controller.signal }))
     await vi.waitFor(() => expect(faults.stats().injected.delay).toBe(1), { timeout: 5000, interval: 20 })
@@ -139,12 +134,7 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
       kmsMaxAttempts: 2,
       ...fastRetries,
     })
-    void faults.inject({
-      service: 'kms',
-      operations: ['GenerateDataKey'],
-      action: { kind: 'delay', ms: 20_000 },
-      durationMs: 20_000,
-    })
+    hold(faults, 'GenerateDataKey')
     const { result, ms } = await timed(sealer.seal('x'))
     expect(isSqsEnvelopeError(result) && [result.code, result.kind]).toEqual(['KMS_UNAVAILABLE', 'transient'])
     expect(ms).toBeGreaterThanOrEqual(790)
