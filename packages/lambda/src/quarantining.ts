@@ -43,12 +43,7 @@ export class Quarantiner {
     }
     if (destination === undefined) {
       // Nowhere to send it: it stays (the queue's redrive policy, if one is added, still applies).
-      this.#reporter.quarantined({
-        ...refOf(record, source.queueUrl),
-        code: error.code,
-        quarantineQueueUrl: undefined,
-        moved: false,
-      })
+      this.#report(record, source, error, undefined)
       return false
     }
     try {
@@ -60,13 +55,18 @@ export class Quarantiner {
       this.#failed(record, source, 'sending it to quarantine failed', send)
       return false
     }
+    this.#report(record, source, error, destination)
+    return true
+  }
+
+  /** `destination` undefined: there was nowhere to send it. */
+  #report(record: SQSRecord, source: Source, error: SqsEnvelopeError, destination: string | undefined): void {
     this.#reporter.quarantined({
       ...refOf(record, source.queueUrl),
       code: error.code,
       quarantineQueueUrl: destination,
-      moved: true,
+      moved: destination !== undefined,
     })
-    return true
   }
 
   #failed(record: SQSRecord, source: Source, what: string, cause: unknown): void {
