@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { type EncryptionContext, SqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
-import { describeValue } from '@sqs-envelope/core/validation'
+import { describeValue } from '@sqs-envelope/core/internal'
 import {
   CONTENT_TYPES,
   type ContentType,

@@ -21,9 +21,10 @@ describe('resolveProducerOptions', () => {
       contentType: PRODUCER_DEFAULTS.contentType,
       batchSize: 10,
       concurrency: 10,
-      maxAttempts: 5,
-      retryBaseDelayMs: 50,
-      retryMaxDelayMs: 2000,
+      sqsMaxAttempts: 5,
+      sqsRetryBaseDelayMs: 50,
+      sqsRetryMaxDelayMs: 2000,
+      requestTimeoutMs: 10_000,
       contentBasedDeduplication: undefined,
       deduplicationSecret: undefined,
     })
@@ -52,6 +53,7 @@ describe('resolveProducerOptions', () => {
       { ...base, sqsRetryMaxDelayMs: 2 ** 31 },
       /^sqsRetryMaxDelayMs must be an integer from 0 to 2147483647; received 2147483648$/,
     ],
+    [{ ...base, requestTimeoutMs: 0 }, /^requestTimeoutMs must be an integer from 1 to 2147483647; received 0$/],
     [{ ...base, contentType: 'xml' }, /^contentType must be one of text, json, bytes; received "xml"$/],
     [{ ...base, contentBasedDeduplication: 'yes' }, /^contentBasedDeduplication must be a boolean; received "yes"$/],
     [
