@@ -59,7 +59,7 @@ export class Producer<C extends ContentType = 'text'> {
 
   constructor(options: ProducerOptions<C>) {
     this.#options = resolveProducerOptions(options)
-    const { sealer, defaultContext } = sealerFor(options, this.#options.requestTimeoutMs)
+    const { sealer, defaultContext } = sealerFor(options)
     this.#sealer = sealer
     this.#ownsSealer = options.sealer === undefined
     this.#ownsSqs = options.sqs === undefined
@@ -309,10 +309,10 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** The sealer: the one given (duck-typed, so one from another copy of core is accepted), or one built from the options. */
-function sealerFor(
-  options: ProducerOptions<ContentType>,
-  requestTimeoutMs: number,
-): { sealer: EnvelopeSealer; defaultContext: EncryptionContext | undefined } {
+function sealerFor(options: ProducerOptions<ContentType>): {
+  sealer: EnvelopeSealer
+  defaultContext: EncryptionContext | undefined
+} {
   if (options.sealer !== undefined) {
     const { seal, metrics } = options.sealer as Partial<EnvelopeSealer>
     if (typeof seal !== 'function' || typeof metrics !== 'function') {
@@ -321,10 +321,11 @@ function sealerFor(
     // Its context is not known before it seals (see JobSealing).
     return { sealer: options.sealer, defaultContext: undefined }
   }
-  // The deduplication secret stays with the producer: the sealer has no use for it.
+  // The deduplication secret stays with the producer: the sealer has no use for it. The rest,
+  // requestTimeoutMs included, are the sealer's options too.
   const { queueUrl: _q, sqs: _s, contentType: _c, deduplicationSecret: _d, ...sealerOptions } = options
   return {
-    sealer: new EnvelopeSealer({ ...sealerOptions, requestTimeoutMs } as typeof sealerOptions),
+    sealer: new EnvelopeSealer(sealerOptions),
     defaultContext: options.encryptionContext,
   }
 }
