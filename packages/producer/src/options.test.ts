@@ -31,7 +31,7 @@ describe('resolveProducerOptions', () => {
   })
 
   it.each([
-    [{ ...base, queueUrl: 'orders' }, /^queueUrl must be an SQS queue URL .*; received "orders"$/],
+    [{ ...base, queueUrl: 'orders' }, /^queueUrl must be an http\(s\) SQS queue URL .*; received "orders"$/],
     [
       { queueUrl: base.queueUrl },
       /^kmsKeyId must be a KMS key id, ARN or alias \(or give a sealer\); received undefined$/,
