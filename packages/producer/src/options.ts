@@ -136,6 +136,25 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
   if (sqsRetryMaxDelayMs < sqsRetryBaseDelayMs) {
     throw invalidOption('sqsRetryMaxDelayMs', `≥ sqsRetryBaseDelayMs (${sqsRetryBaseDelayMs})`, sqsRetryMaxDelayMs)
   }
+  const { contentBasedDeduplication, deduplicationSecret } = deduplicationOptions(options)
+  return {
+    queueUrl,
+    contentType,
+    batchSize: integerOption('batchSize', options.batchSize, PRODUCER_DEFAULTS.batchSize, 1, 10),
+    concurrency: integerOption('concurrency', options.concurrency, PRODUCER_DEFAULTS.concurrency, 1),
+    sqsMaxAttempts: integerOption('sqsMaxAttempts', options.sqsMaxAttempts, PRODUCER_DEFAULTS.sqsMaxAttempts, 1),
+    sqsRetryBaseDelayMs,
+    sqsRetryMaxDelayMs,
+    requestTimeoutMs: timerOption('requestTimeoutMs', options.requestTimeoutMs, PRODUCER_DEFAULTS.requestTimeoutMs),
+    contentBasedDeduplication,
+    deduplicationSecret,
+  }
+}
+
+/** `contentBasedDeduplication` and a copy of the secret's bytes; never the secret in a message. */
+function deduplicationOptions(
+  options: ProducerBaseOptions<ContentType>,
+): Pick<ResolvedProducerOptions, 'contentBasedDeduplication' | 'deduplicationSecret'> {
   const cbd = options.contentBasedDeduplication
   if (cbd !== undefined && typeof cbd !== 'boolean') throw invalidOption('contentBasedDeduplication', 'a boolean', cbd)
   const secret = options.deduplicationSecret
@@ -163,16 +182,5 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
         'them test guesses of small payloads); the producer derives ids with HMAC-SHA256 under that secret instead',
     )
   }
-  return {
-    queueUrl,
-    contentType,
-    batchSize: integerOption('batchSize', options.batchSize, PRODUCER_DEFAULTS.batchSize, 1, 10),
-    concurrency: integerOption('concurrency', options.concurrency, PRODUCER_DEFAULTS.concurrency, 1),
-    sqsMaxAttempts: integerOption('sqsMaxAttempts', options.sqsMaxAttempts, PRODUCER_DEFAULTS.sqsMaxAttempts, 1),
-    sqsRetryBaseDelayMs,
-    sqsRetryMaxDelayMs,
-    requestTimeoutMs: timerOption('requestTimeoutMs', options.requestTimeoutMs, PRODUCER_DEFAULTS.requestTimeoutMs),
-    contentBasedDeduplication: cbd,
-    deduplicationSecret: secretBytes,
-  }
+  return { contentBasedDeduplication: cbd, deduplicationSecret: secretBytes }
 }
