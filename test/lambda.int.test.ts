@@ -7,30 +7,20 @@ import { EnvelopeSealer } from '@sqs-envelope/core'
 import { parseBody } from '@sqs-envelope/core/wire'
 import { createSqsHandler, type LambdaHandlerOptions, type SQSBatchResponse, type SQSEvent } from '@sqs-envelope/lambda'
 import { Producer } from '@sqs-envelope/producer'
-import {
-  createKmsClient,
-  createTestKey,
-  createTestQueue,
-  startFaultProxy,
-  type TestKey,
-  type TestQueue,
-  toLambdaSqsEvent,
-} from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKmsClient, startFaultProxy, type TestKey, type TestQueue, toLambdaSqsEvent } from '@sqs-envelope/testing'
+import { describe, expect, it } from 'vitest'
 import { queueDepth, receiveAll, sendRaw } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-let key: TestKey
+// Each test gets its own key and queues (deleted after the file).
+const fixture = localstackFixture()
+const { target, sqs, kms } = fixture
 
-beforeAll(async () => {
-  key = await createTestKey(kms, { aliasPrefix: 'lambda' })
-}, 120_000)
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+/** One test's key and queue. */
+async function newQueue(options: Parameters<typeof fixture.newQueue>[0]): Promise<{ key: TestKey; queue: TestQueue }> {
+  const [key, queue] = await Promise.all([fixture.newKey({ aliasPrefix: 'lambda' }), fixture.newQueue(options)])
+  return { key, queue }
+}
 
 /** A Lambda context with `remainingMs` left from now. */
 function lambdaContext(remainingMs = 60_000) {
@@ -62,7 +52,7 @@ async function settle(queueUrl: string, messages: readonly Message[], response: 
   return done.map((m) => m.MessageId as string)
 }
 
-function handlerOptions(extra: Partial<LambdaHandlerOptions<string>>): LambdaHandlerOptions<string> {
+function handlerOptions(key: TestKey, extra: Partial<LambdaHandlerOptions<string>>): LambdaHandlerOptions<string> {
   return { sqs, kms, allowedKmsKeyArns: [key.keyArn], handleMessage: () => {}, ...extra }
 }
 
@@ -85,7 +75,7 @@ function comparable(attributes: Message['MessageAttributes']) {
 
 describe('createSqsHandler against LocalStack', () => {
   it('good jobs handled once, failed ones left, poison in the DLQ byte-identical (body and every attribute)', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'lambda', deadLetterQueue: true })
+    const { key, queue } = await newQueue({ prefix: 'lambda', deadLetterQueue: true })
     const producer = Producer.create({
       queueUrl: queue.queueUrl,
       sqs,
@@ -112,7 +102,7 @@ describe('createSqsHandler against LocalStack', () => {
     const handled: string[] = []
     const contexts: MessageContext[] = []
     const handler = createSqsHandler<string>(
-      handlerOptions({
+      handlerOptions(key, {
         requiredEncryptionContext: { queue: queue.queueArn },
         handleMessage: (job, ctx) => {
           if (job === 'job-3' || job === 'job-7') throw new Error('the handler failed')
@@ -160,18 +150,17 @@ describe('createSqsHandler against LocalStack', () => {
     expect(handler.metrics()).toMatchObject({ received: 20, processed: 16, failed: 2, quarantined: 2 })
     await handler.close()
     await producer.close()
-    await queue.delete()
   })
 
   it('KMS throttled for every Decrypt (fault proxy): every job reported, none quarantined; once KMS answers, all handled', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'lambda-kms', deadLetterQueue: true })
+    const { key, queue } = await newQueue({ prefix: 'lambda-kms', deadLetterQueue: true })
     const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId })
     expect((await producer.send(['a', 'b', 'c', 'd', 'e'])).every((r) => r.ok)).toBe(true)
     const proxy = await startFaultProxy({ upstream: target.endpoint, lifetimeMs: 60_000 })
     const proxiedKms = createKmsClient({ ...target, endpoint: proxy.endpoint })
     const handled: string[] = []
     const handler = createSqsHandler<string>(
-      handlerOptions({
+      handlerOptions(key, {
         kms: proxiedKms,
         kmsMaxAttempts: 2,
         kmsRetryBaseDelayMs: 1,
@@ -198,7 +187,7 @@ describe('createSqsHandler against LocalStack', () => {
     await proxy.close()
     await fault
     // KMS answers again (straight, no proxy): the same records, delivered again, are all handled.
-    const again = createSqsHandler<string>(handlerOptions({ handleMessage: (job) => void handled.push(job) }))
+    const again = createSqsHandler<string>(handlerOptions(key, { handleMessage: (job) => void handled.push(job) }))
     const second = await again(event, lambdaContext())
     expect(second.batchItemFailures).toEqual([])
     await settle(queue.queueUrl, messages, second)
@@ -207,11 +196,10 @@ describe('createSqsHandler against LocalStack', () => {
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
     await Promise.all([handler.close(), again.close(), producer.close()])
     proxiedKms.destroy()
-    await queue.delete()
   })
 
   it('FIFO: after the first record not done every later one is reported; skipGroupOnError keeps other groups going', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'lambda-fifo', fifo: true, deadLetterQueue: true })
+    const { key, queue } = await newQueue({ prefix: 'lambda-fifo', fifo: true, deadLetterQueue: true })
     const producer = Producer.create({
       queueUrl: queue.queueUrl,
       sqs,
@@ -237,32 +225,33 @@ describe('createSqsHandler against LocalStack', () => {
     const reportedJobs = (response: SQSBatchResponse) =>
       response.batchItemFailures.map((f) => jobOf.get(f.itemIdentifier))
 
-    const strict = createSqsHandler<string>(handlerOptions({ handleMessage: failOn('a-2') }))
+    const strict = createSqsHandler<string>(handlerOptions(key, { handleMessage: failOn('a-2') }))
     const first = await strict(event, lambdaContext())
     expect(handled).toEqual(recordJobs.slice(0, cut))
     expect(reportedJobs(first)).toEqual(recordJobs.slice(cut))
 
     // Nothing deleted yet: the same records again, per group this time.
     handled.length = 0
-    const perGroup = createSqsHandler<string>(handlerOptions({ handleMessage: failOn('a-2'), skipGroupOnError: true }))
+    const perGroup = createSqsHandler<string>(
+      handlerOptions(key, { handleMessage: failOn('a-2'), skipGroupOnError: true }),
+    )
     const second = await perGroup(event, lambdaContext())
     expect(handled.sort()).toEqual(['a-1', 'b-1', 'b-2', 'b-3'])
     expect(reportedJobs(second)).toEqual(['a-2', 'a-3'])
     await settle(queue.queueUrl, messages, second)
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(2) // a-2 and a-3 stay, to come back in order
     await Promise.all([strict.close(), perGroup.close(), producer.close()])
-    await queue.delete()
   })
 
   it('the signal aborts timeoutMarginMs before the invocation’s end: the response comes in time, the slow record is left', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'lambda-deadline' })
+    const { key, queue } = await newQueue({ prefix: 'lambda-deadline' })
     const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId })
     expect((await producer.send(['fast-1', 'slow', 'fast-2'])).every((r) => r.ok)).toBe(true)
     const { messages, event } = await receiveEvent(queue, 3)
     const handled: string[] = []
     let abortedWith: unknown
     const handler = createSqsHandler<string>(
-      handlerOptions({
+      handlerOptions(key, {
         timeoutMarginMs: 1000,
         handleMessage: async (job, { signal }) => {
           if (job === 'slow') {
@@ -287,6 +276,5 @@ describe('createSqsHandler against LocalStack', () => {
     await settle(queue.queueUrl, messages, response)
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(1)
     await Promise.all([handler.close(), producer.close()])
-    await queue.delete()
   })
 })
