@@ -132,13 +132,13 @@ export class RecordProcessor<T> {
     let outcome: HandlerOutcome
     if (timeoutMs === undefined) {
       const context = new RecordContext(record, batch.queueUrl, opened, batch.deadline.signal)
-      outcome = await runHandler(() => handler(opened.value as T, context), batch.deadline.aborted)
+      outcome = await runHandler(handler, opened.value as T, context, batch.deadline.aborted)
     } else {
       const timeout = new AbortController()
       const timer = setTimeout(() => timeout.abort(handlerTimeout(timeoutMs)), timeoutMs)
       const signal = AbortSignal.any([batch.deadline.signal, timeout.signal])
       const context = new RecordContext(record, batch.queueUrl, opened, signal)
-      outcome = await runHandler(() => handler(opened.value as T, context), abortOutcome(signal))
+      outcome = await runHandler(handler, opened.value as T, context, abortOutcome(signal))
       clearTimeout(timer)
     }
     this.#settle(batch, i, outcome)
@@ -171,7 +171,9 @@ export class RecordProcessor<T> {
     if (jobs.length === 0) return
     const timer = timeoutMs && setTimeout(() => timeout?.abort(handlerTimeout(timeoutMs)), timeoutMs)
     const outcome = await runHandler(
-      () => handler(jobs, { queueUrl: batch.queueUrl, signal }),
+      handler,
+      jobs,
+      { queueUrl: batch.queueUrl, signal },
       timeout ? abortOutcome(signal) : batch.deadline.aborted,
     )
     clearTimeout(timer)

@@ -93,20 +93,26 @@ function isTimeout(reason: unknown): boolean {
   return isSqsEnvelopeError(reason) && reason.code === 'HANDLER_TIMEOUT'
 }
 
-async function settle(fn: () => unknown): Promise<HandlerOutcome> {
+async function settle<A, B>(fn: (a: A, b: B) => unknown, a: A, b: B): Promise<HandlerOutcome> {
   try {
-    return { ok: true, value: await fn() }
+    return { ok: true, value: await fn(a, b) }
   } catch (error) {
     return { ok: false, error, timedOut: false }
   }
 }
 
 /**
- * Runs a handler until it settles or `aborted` resolves (its signal aborted): a handler that
- * ignores its signal cannot hold the invocation past its deadline; it runs on unawaited.
+ * Runs `fn(a, b)` (a handler and its two arguments: no closure per record) until it settles or
+ * `aborted` resolves (its signal aborted): a handler that ignores its signal cannot hold the
+ * invocation past its deadline; it runs on unawaited.
  */
-export function runHandler(fn: () => unknown, aborted: Promise<HandlerOutcome>): Promise<HandlerOutcome> {
-  return Promise.race([settle(fn), aborted])
+export function runHandler<A, B>(
+  fn: (a: A, b: B) => unknown,
+  a: A,
+  b: B,
+  aborted: Promise<HandlerOutcome>,
+): Promise<HandlerOutcome> {
+  return Promise.race([settle(fn, a, b), aborted])
 }
 
 /** The reason of a signal aborted by `handlerTimeoutMs`. */
