@@ -387,3 +387,16 @@ describe('createSqsHandler: options and lifecycle', () => {
     ])
   })
 })
+
+describe('createSqsHandler: a batching window’s event', () => {
+  it('10,000 records (the most an event source mapping sends): each handled once, within 5 s', async () => {
+    const { handler, handled } = setup()
+    const received = collect(handler, 'message_received')
+    const records = Array.from({ length: 10_000 }, (_, i) => record(`m${i}`, `ok:${i}`))
+    const started = performance.now()
+    expect(failed(await handler(event(...records), lambdaContext()))).toEqual([])
+    expect(performance.now() - started).toBeLessThan(5000)
+    expect(new Set(handled).size).toBe(10_000)
+    expect([handled.length, received.length, handler.metrics().processed]).toEqual([10_000, 10_000, 10_000])
+  })
+})

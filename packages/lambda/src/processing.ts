@@ -100,6 +100,7 @@ export class RecordProcessor<T> {
   async #open(batch: Batch, i: number): Promise<OpenedMessage | undefined> {
     const record = batch.records[i] as SQSRecord
     const { opener, reader, breaker, reporter } = this.#parts
+    reporter.received(record, batch.queueUrl)
     let opened: OpenedMessage
     try {
       // The view is read inside open(), before anything else can point it at another record.
@@ -109,7 +110,6 @@ export class RecordProcessor<T> {
       return undefined
     }
     breaker.success()
-    reporter.opened(record, batch.queueUrl)
     return opened
   }
 

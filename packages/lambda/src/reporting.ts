@@ -14,7 +14,7 @@ export interface LambdaTransientEvent extends MessageRef {
 export interface LambdaEvents {
   /** An invocation's records from one queue arrived (before opening). */
   batch_received: [{ readonly queueUrl: string; readonly count: number }]
-  /** A record was opened (before its handler). */
+  /** A record is about to be opened (the consumer's `message_received`). */
   message_received: [MessageRef]
   /** A job's handler succeeded: the record is left out of `batchItemFailures`. */
   message_processed: [MessageRef]
@@ -115,7 +115,7 @@ export class LambdaReporter {
     this.emitter.emit('batch_received', { queueUrl, count })
   }
 
-  opened(record: SQSRecord, queueUrl: string): void {
+  received(record: SQSRecord, queueUrl: string): void {
     publish('message_received', queueUrl, 1)
     if (this.emitter.listenerCount('message_received') > 0) {
       this.emitter.emit('message_received', refOf(record, queueUrl))
