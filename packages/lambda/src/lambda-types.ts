@@ -11,11 +11,20 @@ export interface SQSMessageAttribute {
   readonly dataType: string
 }
 
-/** The system attributes of a record (SQS's names: `ApproximateReceiveCount`, `MessageGroupId`, …), as strings. */
+/**
+ * The system attributes of a record, under SQS's names, as strings. No index signature, so that
+ * `@types/aws-lambda`'s interface fits.
+ */
 export interface SQSRecordAttributes {
   readonly ApproximateReceiveCount?: string | undefined
+  readonly ApproximateFirstReceiveTimestamp?: string | undefined
+  readonly SentTimestamp?: string | undefined
+  readonly SenderId?: string | undefined
+  readonly AWSTraceHeader?: string | undefined
+  readonly SequenceNumber?: string | undefined
   readonly MessageGroupId?: string | undefined
-  readonly [name: string]: string | undefined
+  readonly MessageDeduplicationId?: string | undefined
+  readonly DeadLetterQueueSourceArn?: string | undefined
 }
 
 /** One message of an SQS event. */
