@@ -51,11 +51,12 @@ interface AwsSQSBatchResponse {
   batchItemFailures: Array<{ itemIdentifier: string }>
 }
 // biome-ignore lint/suspicious/noConfusingVoidType: @types/aws-lambda's Handler returns void (callback style) or a promise
+type AwsHandlerResult = void | Promise<AwsSQSBatchResponse | undefined>
 type AwsSQSHandler = (
   event: AwsSQSEvent,
   context: AwsContext,
   callback: (error?: Error | string | null, result?: AwsSQSBatchResponse) => void,
-) => void | Promise<AwsSQSBatchResponse | undefined>
+) => AwsHandlerResult
 
 describe("the Lambda types: @types/aws-lambda's fit", () => {
   it('a handler from createSqsHandler is an SQSHandler of @types/aws-lambda', () => {
