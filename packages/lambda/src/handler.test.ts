@@ -123,9 +123,11 @@ describe('createSqsHandler: the outcome of each record', () => {
     const { handler, sqs, handled } = setup()
     const seen: string[] = []
     handler.events.on('message_processed', (ref) => seen.push(ref.queueUrl))
+    const errors = collect(handler, 'error')
     sqs.failures.GetQueueUrl = [Object.assign(new Error('down'), { name: 'ServiceUnavailable' })]
     expect(failed(await handler(event(record('a', 'ok:a'), record('b', 'ok:b')), lambdaContext()))).toEqual(['a', 'b'])
     expect(handled).toEqual([])
+    expect(errors[0]?.[0]).toMatchObject({ code: 'SQS_UNAVAILABLE' })
     await handler(event(record('a', 'ok:a')), lambdaContext())
     await handler(event(record('b', 'ok:b')), lambdaContext())
     expect([sqs.calls.GetQueueUrl, seen]).toEqual([2, [QUEUE_URL, QUEUE_URL]])
@@ -133,8 +135,14 @@ describe('createSqsHandler: the outcome of each record', () => {
 
   it('a record without an eventSourceARN is reported, not lost; a non-SQS event is refused', async () => {
     const { handler } = setup()
+    const errors = collect(handler, 'error')
     const lost = { ...record('x', 'ok:x'), eventSourceARN: undefined } as unknown as SQSRecord
     expect(failed(await handler(event(lost, record('a', 'ok:a')), lambdaContext()))).toEqual(['x'])
+    expect(errors[0]?.[0]).toMatchObject({
+      code: 'MESSAGE_INVALID',
+      message: expect.stringContaining('eventSourceARN must be an SQS queue ARN'),
+    })
+    expect(errors[0]?.[1]).toEqual({ queueUrl: undefined, messageIds: ['x'] })
     await expect(handler({} as SQSEvent, lambdaContext())).rejects.toMatchObject({ code: 'MESSAGE_INVALID' })
   })
 

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import { EnvelopeOpener, SqsEnvelopeError } from '@sqs-envelope/core'
+import { EnvelopeOpener, isSqsEnvelopeError, SqsEnvelopeError } from '@sqs-envelope/core'
 import { createAwsClient } from '@sqs-envelope/core/internal'
 import { LambdaBreaker } from './breaker.ts'
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
@@ -142,9 +142,9 @@ class LambdaRuntime<T> {
     try {
       queueUrl = await this.#directory.queueUrl(arn, deadline.signal)
     } catch (cause) {
-      const error = new SqsEnvelopeError('SQS_UNAVAILABLE', 'the URL of the source queue could not be looked up', {
-        cause,
-      })
+      const error = isSqsEnvelopeError(cause)
+        ? cause
+        : new SqsEnvelopeError('SQS_UNAVAILABLE', 'the URL of the source queue could not be looked up', { cause })
       this.reporter.error(error, undefined, records)
       for (const record of records) failures.push({ itemIdentifier: record.messageId })
       return undefined

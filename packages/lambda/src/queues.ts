@@ -1,7 +1,7 @@
 import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { deadLetterQueueUrl } from '@sqs-envelope/consumer/quarantine'
 import { SqsEnvelopeError } from '@sqs-envelope/core'
-import { requestSignal } from '@sqs-envelope/core/internal'
+import { describeValue, requestSignal } from '@sqs-envelope/core/internal'
 import { parseQueueArn } from './records.ts'
 
 interface QueueEntry {
@@ -63,7 +63,10 @@ export class QueueDirectory {
   async #lookUpUrl(arn: string, signal: AbortSignal): Promise<string> {
     const parsed = parseQueueArn(arn)
     if (parsed === undefined) {
-      throw new SqsEnvelopeError('MESSAGE_INVALID', `eventSourceARN is not an SQS queue ARN: ${JSON.stringify(arn)}`)
+      throw new SqsEnvelopeError(
+        'MESSAGE_INVALID',
+        `eventSourceARN must be an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>); received ${describeValue(arn)}`,
+      )
     }
     const { QueueUrl } = await this.#sqs.send(
       new GetQueueUrlCommand({ QueueName: parsed.name, QueueOwnerAWSAccountId: parsed.account }),
