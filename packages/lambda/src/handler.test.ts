@@ -2,7 +2,7 @@ import type { BatchHandler, MessageContext, ReceivedJob } from '@sqs-envelope/co
 import { isSqsEnvelopeError, type SqsEnvelopeError } from '@sqs-envelope/core'
 import { describe, expect, it } from 'vitest'
 import { createSqsHandler, type SqsHandler } from './handler.ts'
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
 import type { LambdaHandlerOptions } from './options.ts'
 import type { LambdaEvents } from './reporting.ts'
 import {
@@ -317,6 +317,15 @@ describe('createSqsHandler: time and concurrency', () => {
     const { handler, handled } = setup({ timeoutMarginMs: 1000 })
     expect(failed(await handler(event(record('a', 'ok:a')), lambdaContext(500)))).toEqual(['a'])
     expect(handled).toEqual([])
+  })
+
+  it('a context without a usable time left (none, NaN): no deadline, nothing aborted', async () => {
+    const { handler, handled } = setup({ timeoutMarginMs: 0 })
+    const contexts = [{}, { getRemainingTimeInMillis: () => Number.NaN }] as unknown as Context[]
+    for (const context of contexts) {
+      expect(failed(await handler(event(record('a', 'wait:20:a')), context))).toEqual([])
+    }
+    expect(handled).toEqual(['a', 'a'])
   })
 
   it('handlerTimeoutMs aborts one handler and reports its record; the others go on', async () => {

@@ -8,6 +8,7 @@ import {
   type OpenOptions,
   SqsEnvelopeError,
 } from '@sqs-envelope/core'
+import { MAX_TIMER_MS } from '@sqs-envelope/core/internal'
 import type { SQSRecord } from './lambda-types.ts'
 import { receiveCountOf, sdkAttributes } from './records.ts'
 
@@ -130,7 +131,8 @@ export function invocationTimeout(marginMs: number): SqsEnvelopeError {
 
 /**
  * The invocation's signal: aborted `marginMs` before `getRemainingTimeInMillis()` runs out (at
- * once if less is left). Without a context that tells the time left, it never aborts by itself.
+ * once if less is left). Without a context that tells the time left (a finite number), it never
+ * aborts by itself.
  */
 export class Deadline {
   readonly #controller = new AbortController()
@@ -143,8 +145,9 @@ export class Deadline {
   constructor(remainingMs: number | undefined, marginMs: number) {
     this.aborted = abortOutcome(this.#controller.signal)
     this.openOptions = { signal: this.#controller.signal }
-    if (remainingMs === undefined) return
-    const ms = remainingMs - marginMs
+    // Not a number (a hand-made context): no deadline rather than a timer that fires at once.
+    if (remainingMs === undefined || !Number.isFinite(remainingMs)) return
+    const ms = Math.min(remainingMs - marginMs, MAX_TIMER_MS)
     if (ms <= 0) this.#controller.abort(invocationTimeout(marginMs))
     else this.#timer = setTimeout(() => this.#controller.abort(invocationTimeout(marginMs)), ms)
   }
