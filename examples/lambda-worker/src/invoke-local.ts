@@ -1,12 +1,12 @@
 // Invokes the function locally the way its event source mapping would: receives up to 10 records
-// from QUEUE_URL (every attribute), builds the SQS event Lambda would pass, calls the handler with
-// a context of FUNCTION_TIMEOUT_MS (default 30000), then deletes the records its response does not
-// name, as Lambda does. Prints {"batchItemFailures":[…],"deleted":n} as the last line.
+// from QUEUE_URL (every attribute; until a receive comes back empty), builds the SQS event Lambda
+// would pass, calls the handler with a context of FUNCTION_TIMEOUT_MS (default 30000), then deletes
+// the records its response does not name, as Lambda does. Prints {"batchItemFailures":[…],"deleted":n} as the last line.
 //
 //   QUEUE_URL=… QUEUE_ARN=… KMS_KEY_ARN=… node --conditions=@sqs-envelope/source src/invoke-local.ts
 //
 // AWS settings come from the SDK's environment (AWS_REGION, AWS_ENDPOINT_URL for LocalStack).
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { toLambdaSqsEvent } from '@sqs-envelope/testing'
 import { handler } from './handler.ts'
 
@@ -16,15 +16,21 @@ if (!queueUrl || !queueArn) throw new Error('set QUEUE_URL and QUEUE_ARN')
 const timeoutMs = Number(process.env.FUNCTION_TIMEOUT_MS ?? 30_000)
 
 const sqs = new SQSClient({})
-const { Messages = [] } = await sqs.send(
-  new ReceiveMessageCommand({
-    QueueUrl: queueUrl,
-    MaxNumberOfMessages: 10,
-    WaitTimeSeconds: 2,
-    MessageAttributeNames: ['All'],
-    MessageSystemAttributeNames: ['All'],
-  }),
-)
+// As the event source mapping batches: receive until 10 records or a receive comes back empty.
+const Messages: Message[] = []
+while (Messages.length < 10) {
+  const received = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10 - Messages.length,
+      WaitTimeSeconds: 1,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['All'],
+    }),
+  )
+  if (!received.Messages?.length) break
+  Messages.push(...received.Messages)
+}
 const end = Date.now() + timeoutMs
 const response = await handler(toLambdaSqsEvent(Messages, queueArn), {
   getRemainingTimeInMillis: () => end - Date.now(),
