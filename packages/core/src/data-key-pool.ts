@@ -6,7 +6,7 @@ import { SqsEnvelopeError } from './errors.ts'
 import { Fernet } from './fernet.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
-import { MAX_DATA_KEY_BYTES } from './wire.ts'
+import { MAX_DATA_KEY_BYTES } from './wire/body.ts'
 
 /** When a sending-side data key must be retired, and how large a sealed body may get. */
 export interface DataKeyLimits {

@@ -2,7 +2,8 @@ import type { KMSClient } from '@aws-sdk/client-kms'
 import { contextProblem, type EncryptionContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { describeValue } from './redaction.ts'
-import { CONTENT_TYPES, type ContentType, MAX_BODY_BYTES } from './wire.ts'
+import { MAX_BODY_BYTES } from './wire/body.ts'
+import { CONTENT_TYPES, type ContentType } from './wire/payload.ts'
 
 /**
  * Longest delay a Node.js timer can wait, in ms (2^31 - 1, about 24.8 days). A longer
