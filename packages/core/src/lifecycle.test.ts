@@ -1,19 +1,9 @@
 import { KMSClient } from '@aws-sdk/client-kms'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { isSqsEnvelopeError } from './errors.ts'
 import { EnvelopeOpener } from './opener.ts'
 import { EnvelopeSealer } from './sealer.ts'
+import { failureOf } from './test-support/failure.ts'
 import { fakeKms } from './test-support/fake-kms.ts'
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise
-  } catch (error) {
-    if (isSqsEnvelopeError(error)) return error.code
-    throw error
-  }
-  throw new Error('expected an SqsEnvelopeError')
-}
 
 /** A sealer and an opener on one fake KMS, each holding a data key. */
 async function withKeys() {
@@ -45,8 +35,8 @@ describe('close(): the same lifecycle for the sealer and the opener', () => {
     const { sealer, opener, sealed } = await withKeys()
     await sealer.close()
     await opener.close()
-    expect(await codeOf(sealer.seal('later'))).toBe('CLOSED')
-    expect(await codeOf(opener.open({ Body: sealed.body }))).toBe('CLOSED')
+    expect(await failureOf(sealer.seal('later'))).toBe('CLOSED')
+    expect(await failureOf(opener.open({ Body: sealed.body }))).toBe('CLOSED')
     await expect(sealer.close()).resolves.toBeUndefined()
     await expect(opener.close()).resolves.toBeUndefined()
   })
@@ -75,8 +65,8 @@ describe('close(): the same lifecycle for the sealer and the opener', () => {
       expect([disposedSealer.liveDataKeys, disposedOpener.cachedDataKeys]).toEqual([1, 1])
     }
     expect([sealer.liveDataKeys, opener.cachedDataKeys]).toEqual([0, 0])
-    expect(await codeOf(sealer.seal('later'))).toBe('CLOSED')
-    expect(await codeOf(opener.open({ Body: sealed.body }))).toBe('CLOSED')
+    expect(await failureOf(sealer.seal('later'))).toBe('CLOSED')
+    expect(await failureOf(opener.open({ Body: sealed.body }))).toBe('CLOSED')
   })
 
   it('using (Symbol.dispose) still closes both: the work of close() is synchronous', async () => {

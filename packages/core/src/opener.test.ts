@@ -1,21 +1,11 @@
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { encodeUrlsafeBase64 } from './base64.ts'
-import { isSqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
 import { EnvelopeOpener } from './opener.ts'
 import { EnvelopeSealer } from './sealer.ts'
+import { failureOf } from './test-support/failure.ts'
 import { fakeKms } from './test-support/fake-kms.ts'
 import { encodeBody, parseBody } from './wire/body.ts'
-
-async function failureOf(promise: Promise<unknown>): Promise<SqsEnvelopeErrorCode> {
-  try {
-    await promise
-  } catch (error) {
-    if (isSqsEnvelopeError(error)) return error.code
-    throw error
-  }
-  throw new Error('expected an SqsEnvelopeError')
-}
 
 /** A sealed message whose token bytes `edit` may change; the data key stays genuine. */
 async function sealedWith(edit: (token: Buffer) => Buffer, options: { timestamp?: number } = {}) {

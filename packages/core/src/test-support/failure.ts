@@ -16,3 +16,14 @@ export function failure(fn: () => unknown): { code: SqsEnvelopeErrorCode; messag
 export function expectFailure(fn: () => unknown, code: SqsEnvelopeErrorCode): void {
   expect(failure(fn).code).toBe(code)
 }
+
+/** Awaits `promise`, expecting it to reject with an SqsEnvelopeError; returns its code. */
+export async function failureOf(promise: Promise<unknown>): Promise<SqsEnvelopeErrorCode> {
+  try {
+    await promise
+  } catch (error) {
+    if (isSqsEnvelopeError(error)) return error.code
+    throw error
+  }
+  throw new Error('expected an SqsEnvelopeError')
+}
