@@ -83,9 +83,10 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
   /**
    * Seals one payload, typed by its content type (the seal's, else the
    * sealer's): a string for text, any JSON-serialisable value for json, a
-   * Uint8Array for bytes. Throws PAYLOAD_UNSEALABLE for a payload its content
-   * type cannot carry, MESSAGE_TOO_LARGE (before any KMS call) for a body over
-   * `maxBodyBytes`, CLOSED once closed.
+   * Uint8Array for bytes. Rejects with PAYLOAD_UNSEALABLE for a payload its
+   * content type cannot carry, PAYLOAD_INVALID for text with a lone surrogate
+   * (which UTF-8 cannot carry), MESSAGE_TOO_LARGE for a body over
+   * `maxBodyBytes` (all three before any KMS call), CLOSED once closed.
    */
   seal<C extends ContentType = Default>(
     payload: SealablePayloadByContentType[C],
