@@ -1,9 +1,9 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { SqsEnvelopeError } from './errors.ts'
 import { kmsClientFor } from './kms/client.ts'
-import { type KmsCallPolicy, KmsGateway } from './kms/gateway.ts'
+import { KmsGateway } from './kms/gateway.ts'
 import { MetricsRecorder } from './metrics.ts'
-import type { KmsOptions } from './options.ts'
+import type { ResolvedKmsOptions } from './options.ts'
 
 /** Where a sealer or an opener keeps its data keys (the pool, the cache). */
 export interface KeyStore {
@@ -33,15 +33,11 @@ export class KmsResources<Keys extends KeyStore> {
   readonly #ownsKms: boolean
   #closed = false
 
-  constructor(
-    options: KmsOptions,
-    policy: KmsCallPolicy,
-    keys: (gateway: KmsGateway, metrics: MetricsRecorder) => Keys,
-  ) {
+  constructor(options: ResolvedKmsOptions, keys: (gateway: KmsGateway, metrics: MetricsRecorder) => Keys) {
     const { kms, owned } = kmsClientFor(options)
     this.#kms = kms
     this.#ownsKms = owned
-    this.gateway = new KmsGateway(kms, policy, this.metrics, owned)
+    this.gateway = new KmsGateway(kms, options, this.metrics, owned)
     this.keys = keys(this.gateway, this.metrics)
   }
 

@@ -65,7 +65,6 @@ export class EnvelopeOpener {
     const resolved = resolveOpenerOptions(options)
     this.#options = resolved
     this.#resources = new KmsResources(
-      options,
       resolved.kms,
       (gateway, metrics) =>
         new UnwrapCache(

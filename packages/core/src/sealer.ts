@@ -1,14 +1,9 @@
 import type { EncryptionContext } from './context.ts'
 import { DataKeyPool, type SealedToken } from './data-key-pool.ts'
+import { contentTypeOption } from './internal/option-checks.ts'
 import { KmsResources } from './lifecycle.ts'
 import type { KmsMetrics } from './metrics.ts'
-import {
-  contentTypeOption,
-  contextOption,
-  type ResolvedSealerOptions,
-  resolveSealerOptions,
-  type SealerOptions,
-} from './options.ts'
+import { contextOption, type ResolvedSealerOptions, resolveSealerOptions, type SealerOptions } from './options.ts'
 import { encodeAttributes, type MessageAttributes } from './wire/attributes.ts'
 import { bodyOf } from './wire/body.ts'
 import { type ContentType, encodePayload, type SealablePayloadByContentType } from './wire/payload.ts'
@@ -56,7 +51,6 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
     const resolved = resolveSealerOptions(options)
     this.#options = resolved
     this.#resources = new KmsResources(
-      options,
       resolved.kms,
       (gateway, metrics) =>
         new DataKeyPool(
