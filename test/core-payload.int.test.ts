@@ -1,26 +1,16 @@
 // Payloads against the real LocalStack KMS and SQS: what the sealer refuses never costs a KMS
 // call or reaches a queue, and what it accepts comes back exactly as it was sealed.
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
-import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestQueue, type TestQueue } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { countKmsCalls, failure, localstackWithKey, receiveAll, toMessage } from './support.ts'
+import { EnvelopeOpener } from '@sqs-envelope/core'
+import { describe, expect, it } from 'vitest'
+import { countKmsCalls, failure, localstackFixture, receiveAll, toMessage } from './support.ts'
 
-const fixture = localstackWithKey()
-let queue: TestQueue
-
-beforeAll(async () => {
-  queue = await createTestQueue(fixture.sqs, { prefix: 'core-payload' })
-}, 120_000)
-
-afterAll(async () => {
-  await queue?.delete()
-})
+const fixture = localstackFixture()
 
 describe('text that UTF-8 cannot carry (issue 23, item 8)', () => {
   it('a lone surrogate is PAYLOAD_INVALID before any KMS call, where it used to be sealed as U+FFFD', async () => {
     const kmsCalls = countKmsCalls(fixture.kms)
-    await using sealer = new EnvelopeSealer({ kms: fixture.kms, kmsKeyId: fixture.key.keyId })
+    await using sealer = fixture.newSealer({}, await fixture.newKey())
     for (const text of ['\ud800', 'order \udc00 42', `${'x'.repeat(100_000)}\udbff`]) {
       expect(await failure(sealer.seal(text))).toEqual({ code: 'PAYLOAD_INVALID', kind: 'permanent' })
     }
@@ -31,8 +21,9 @@ describe('text that UTF-8 cannot carry (issue 23, item 8)', () => {
   }, 30_000)
 
   it('through SQS, well-formed text (pairs, U+FFFD itself) and json holding a lone surrogate open unchanged', async () => {
-    await using sealer = new EnvelopeSealer({ kms: fixture.kms, kmsKeyId: fixture.key.keyId })
-    await using opener = new EnvelopeOpener({ kms: fixture.kms, allowedKmsKeyArns: [fixture.key.keyArn] })
+    const { key, queue, sealer: built } = await fixture.newQueueWithKey({ prefix: 'core-payload' })
+    await using sealer = built
+    await using opener = new EnvelopeOpener({ kms: fixture.kms, allowedKmsKeyArns: [key.keyArn] })
     const text = 'emoji 😀, a replacement character \ufffd on purpose, 中文'
     // JSON.stringify writes a lone surrogate as the escape \ud800, which JSON.parse restores.
     const json = { note: 'half a pair: \ud800', id: 7 }
