@@ -79,13 +79,13 @@ export class Acknowledger {
       this.#reporter.error(asError(error), queueUrl, messages)
       return
     }
-    let failed: Message[] | undefined
+    const failed: Message[] = []
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as Message
       if (successful.has(String(i))) this.#reporter.processed(this.#reporter.ref(message, queueUrl))
-      else (failed ??= []).push(message)
+      else failed.push(message)
     }
-    if (failed) {
+    if (failed.length > 0) {
       this.#reporter.error(
         new Error(`DeleteMessageBatch failed for ${failed.length} handled messages: they will be delivered again`),
         queueUrl,

@@ -1,8 +1,9 @@
 import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
-import type { EnvelopeOpener, OpenerOptions } from '@sqs-envelope/core'
+import type { OpenerOptions } from '@sqs-envelope/core'
 import { describeValue, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
 import type { BatchHandler, MessageHandler } from './handler.ts'
+import type { MessageOpener } from './opening.ts'
 import type { PollerFactory } from './poller.ts'
 
 /** Where log lines go; `console` fits. Nothing logged carries plaintext or key bytes. */
@@ -33,8 +34,8 @@ export interface ConsumerOptions<T = unknown> extends OpenerOptions {
   readonly sqsEndpoint?: string
   /** Longest wait for one SQS or KMS request, in ms (a long poll gets `waitTimeSeconds` more); then it fails as unreachable. Integer from 1. @defaultValue 10000 */
   readonly requestTimeoutMs?: number
-  /** An opener to share with other consumers; its options then come from it, not from these. @defaultValue one built from these options */
-  readonly opener?: EnvelopeOpener
+  /** An `EnvelopeOpener` to share with other consumers; its options then come from it, not from these. @defaultValue one built from these options */
+  readonly opener?: MessageOpener
   /** Builds each receive loop; the default runs one `sqs-consumer` instance per poller. @defaultValue `defaultPollerFactory` */
   readonly pollerFactory?: PollerFactory
   /** Receive loops per queue. Integer 1–64. @defaultValue 4 */

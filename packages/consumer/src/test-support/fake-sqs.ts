@@ -1,7 +1,7 @@
 // A stand-in SQS for unit tests of the consumer's logic: a tiny queue model (visibility, receive
 // counts, FIFO group locks) behind a `send` that records every command. Timers only through the
 // global setTimeout, so vitest's fake timers drive it. Integration tests use LocalStack's real SQS.
-import type { Message, SQSClient } from '@aws-sdk/client-sqs'
+import type { Message, ReceiveMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs'
 
 export interface RecordedCall {
   readonly name: string
@@ -81,7 +81,7 @@ export function fakeSqs(): FakeSqs {
   const byReceipt = (url: string, receipt: string | undefined) =>
     queue(url).find((m) => m.receipt === receipt && !m.deleted)
 
-  const receive = async (input: Record<string, number & string>, signal: AbortSignal | undefined) => {
+  const receive = async (input: ReceiveMessageCommandInput, signal: AbortSignal | undefined) => {
     const url = input.QueueUrl as string
     const deadline = Date.now() + (input.WaitTimeSeconds ?? 0) * 1000
     for (;;) {
