@@ -106,13 +106,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       createAwsClient(SQSClient, {
         ...(options.region === undefined ? {} : { region: options.region }),
         ...(o.sqsEndpoint === undefined ? {} : { endpoint: o.sqsEndpoint }),
-        // The HTTP handler's own timeout must let a long poll finish; each call's signal is tighter.
-        requestTimeoutMs: o.waitTimeSeconds * 1000 + o.requestTimeoutMs,
+        // A long poll passes its own longer timeout (see the poller).
+        requestTimeoutMs: o.requestTimeoutMs,
         maxAttempts: 3,
       })
     this.#ownsOpener = options.opener === undefined
-    const openerOptions: ConsumerOptions<T> = { ...options, requestTimeoutMs: o.requestTimeoutMs }
-    this.#opener = options.opener ?? new EnvelopeOpener(openerOptions)
+    this.#opener = options.opener ?? new EnvelopeOpener({ ...options, requestTimeoutMs: o.requestTimeoutMs })
     this.#pollerFactory = options.pollerFactory ?? defaultPollerFactory
     this.#reporter = new ConsumerReporter(this, options.logger)
     this.#signals = new RunSignals(o.requestTimeoutMs, o.waitTimeSeconds)
@@ -272,6 +271,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       visibilityTimeout: o.visibilityTimeout,
       heartbeatInterval: o.heartbeatInterval,
       messageSystemAttributeNames: o.messageSystemAttributeNames,
+      requestTimeoutMs: o.requestTimeoutMs,
       signals: this.#signals,
       stopping: () => this.#state !== 'running',
       track: (chore: Promise<unknown>) => this.#track(chore),

@@ -47,6 +47,8 @@ export interface PollerOptions {
   readonly visibilityTimeout: number | undefined
   readonly heartbeatInterval: number | undefined
   readonly messageSystemAttributeNames: readonly MessageSystemAttributeName[]
+  /** Per request, in ms; a long poll gets `waitTimeSeconds` more. */
+  readonly requestTimeoutMs: number
   readonly signals: PollerSignals
   /** True once stop() was called: a receive answering after that hands its messages back to the queue. */
   readonly stopping: () => boolean
@@ -85,13 +87,15 @@ function release(options: PollerOptions, hooks: PollerHooks, messages: Message[]
  */
 function pollerClient(options: PollerOptions, hooks: PollerHooks): SQSClient {
   const { sqs, signals } = options
+  // The HTTP handler's timeout of a client we built is requestTimeoutMs: a long poll needs more.
+  const longPoll = { requestTimeout: options.waitTimeSeconds * 1000 + options.requestTimeoutMs }
   const send = async (command: unknown) => {
     if (!(command instanceof ReceiveMessageCommand)) {
       return sqs.send(command as ReceiveMessageCommand, { abortSignal: signals.request() })
     }
     let output: ReceiveMessageCommandOutput
     try {
-      output = await sqs.send(command, { abortSignal: signals.receiveRequest() })
+      output = await sqs.send(command, { ...longPoll, abortSignal: signals.receiveRequest() })
     } catch (error) {
       hooks.received(error, 0)
       throw error
