@@ -28,6 +28,8 @@ export interface FakeSqs {
   readonly hold: Set<string>
   /** Commands (by name) that fail with this error. */
   readonly fail: Map<string, Error>
+  /** Source queue URL → its DLQ's URL (the RedrivePolicy GetQueueAttributes reports). */
+  readonly deadLetterQueues: Map<string, string>
   /** The queue's default visibility timeout, in seconds. */
   visibilitySeconds: number
   /** Adds messages to a queue (FIFO when its URL ends in .fifo and a group is given). */
@@ -147,7 +149,17 @@ export function fakeSqs(): FakeSqs {
       fake.send(url, [input.MessageBody])
       return { MessageId: `sent-${ids}` }
     }
-    if (name === 'GetQueueAttributesCommand') return { Attributes: {} }
+    if (name === 'GetQueueAttributesCommand') {
+      const dlq = fake.deadLetterQueues.get(url)
+      if (dlq === undefined) return { Attributes: {} }
+      const arn = `arn:aws:sqs:us-east-1:000000000000:${dlq.split('/').pop()}`
+      return { Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) } }
+    }
+    if (name === 'GetQueueUrlCommand') {
+      const found = [...fake.deadLetterQueues.values()].find((u) => u.endsWith(`/${input.QueueName}`))
+      if (found === undefined) throw Object.assign(new Error('no such queue'), { name: 'QueueDoesNotExist' })
+      return { QueueUrl: found }
+    }
     throw new Error(`the fake SQS does not know ${name}`)
   }
 
@@ -155,6 +167,7 @@ export function fakeSqs(): FakeSqs {
     calls: [],
     hold: new Set(),
     fail: new Map(),
+    deadLetterQueues: new Map(),
     visibilitySeconds: 30,
     client: {
       send: async (
