@@ -1,6 +1,7 @@
 // The public EnvelopeConsumer over a fake SQS (test-support/fake-sqs.ts) and a stub opener, on fake
 // timers: ordering, acknowledgement, quarantine and stop, as the LocalStack tests check them, in ms.
-import { isSqsEnvelopeError } from '@sqs-envelope/core'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { EnvelopeOpener, isSqsEnvelopeError } from '@sqs-envelope/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { EnvelopeConsumer } from './consumer.ts'
 import type { ConsumerEvents } from './events.ts'
@@ -428,6 +429,21 @@ describe('EnvelopeConsumer (fake SQS): lifecycle and vocabulary', () => {
     await consumer[Symbol.asyncDispose]()
     expect(opener.closed).toBe(0)
     expect(() => consumer.start()).toThrow(expect.objectContaining({ code: 'CLOSED' }))
+  })
+
+  it('close() destroys the SQS client and closes the opener it built itself', async () => {
+    const destroy = vi.spyOn(SQSClient.prototype, 'destroy')
+    const close = vi.spyOn(EnvelopeOpener.prototype, 'close')
+    try {
+      const consumer = new EnvelopeConsumer({ queueUrl, handleMessage: () => {}, region: 'us-east-1' })
+      await consumer.close()
+      await consumer.close()
+      expect(destroy).toHaveBeenCalledTimes(1)
+      expect(close).toHaveBeenCalledTimes(1)
+    } finally {
+      destroy.mockRestore()
+      close.mockRestore()
+    }
   })
 
   it('sqsEndpoint still works, with one DeprecationWarning per process; endpoint and requestTimeoutMs are checked', () => {
