@@ -141,7 +141,10 @@ describe('EnvelopeConsumer quarantine and an attribute named __proto__', () => {
     const queue = await createTestQueue(sqs, { prefix: 'quarantine-proto', deadLetterQueue: true })
     // A null-prototype map: on a plain object, __proto__ would set the prototype instead of adding an attribute.
     const attributes: Record<string, MessageAttributeValue> = Object.create(null)
-    attributes.__proto__ = { DataType: 'String', StringValue: 'p' }
+    Object.defineProperty(attributes, '__proto__', {
+      value: { DataType: 'String', StringValue: 'p' },
+      enumerable: true,
+    })
     attributes.other = { DataType: 'String', StringValue: 'kept' }
     const body = 'poison, not JSON'
     await send(sqs, queue.queueUrl, body, attributes)
