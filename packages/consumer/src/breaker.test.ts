@@ -123,12 +123,13 @@ describe('KmsBreaker', () => {
       expect(b.state).toBe('closed')
     })
 
-    it('failures with evidence count too: a burst with no open between opens it (a worker that just lost kms:Decrypt)', () => {
+    it('failures with evidence leave the streak alone: a burst of them is quarantined and never opens the breaker', () => {
       const { b } = breaker(2)
       b.suspectFailure('k')
       b.success('good')
-      expect(fail(b, 'k', 3)).toEqual(['quarantine', 'quarantine', 'retry'])
-      expect(b.state).toBe('open')
+      expect(fail(b, 'k', 10).every((v) => v === 'quarantine')).toBe(true)
+      expect(b.streak).toBe(0)
+      expect(b.state).toBe('closed')
     })
 
     it('a threshold of 0 opens at the first suspect failure', () => {
@@ -138,13 +139,18 @@ describe('KmsBreaker', () => {
       expect(b.state).toBe('open')
     })
 
-    it('while open, even a data key with evidence is retried, not quarantined', () => {
-      const { b } = breaker(1)
+    it('while open or probing, a data key with evidence is still quarantined, one without is retried', () => {
+      const { b, advance } = breaker(1)
       b.suspectFailure('bad')
       b.success('good')
       fail(b, 'x', 2)
       expect(b.state).toBe('open')
-      expect(b.suspectFailure('bad')).toBe('retry')
+      expect(b.suspectFailure('bad')).toBe('quarantine')
+      expect(b.suspectFailure('x')).toBe('retry')
+      advance(b.waitMs())
+      expect(b.tryProbe()).toBe(true)
+      expect(b.suspectFailure('bad')).toBe('quarantine')
+      expect(b.suspectFailure('new')).toBe('retry')
     })
   })
 
@@ -231,6 +237,23 @@ describe('KmsBreaker', () => {
       const redelivered = [...verdicts.values()].filter((v) => v.length === 2)
       expect(redelivered).toHaveLength(40)
       expect(redelivered.every(([first, second]) => first === 'retry' && second === 'quarantine')).toBe(true)
+    })
+
+    it('a probe batch of bad messages that failed before with good opens since is quarantined, not left at the head of the queue', () => {
+      const { b, advance } = breaker(3)
+      const bad = Array.from({ length: 10 }, (_, i) => `bad-${i}`)
+      for (const key of bad) b.suspectFailure(key)
+      expect(b.state).toBe('open')
+      // Opens of batches that were in flight when it opened.
+      b.success('good')
+      advance(b.waitMs())
+      expect(b.tryProbe()).toBe(true)
+      // The probe receives only these ten: every one is quarantined, none retried.
+      expect(bad.map((key) => b.suspectFailure(key))).toEqual(bad.map(() => 'quarantine'))
+      expect(b.probeResult(0, 0)).toBe('open')
+      advance(b.waitMs())
+      expect(b.tryProbe()).toBe(true)
+      expect(b.probeResult(0, 10)).toBe('closed')
     })
 
     it('a burst of bad messages that does open the breaker is undone by the next probe that opens a good one', () => {

@@ -20,7 +20,7 @@ export type BreakerState = 'closed' | 'open' | 'half-open'
 export type SuspectVerdict = 'quarantine' | 'retry'
 
 export interface BreakerOptions {
-  /** Suspect failures in a row (no successful open between) tolerated; the next one opens the breaker. */
+  /** Suspect failures without evidence in a row (no successful open between) tolerated; the next one opens the breaker. */
   readonly threshold: number
   /** First wait before a probe, in ms. */
   readonly probeBaseDelayMs: number
@@ -35,27 +35,29 @@ const FAILING_DATA_KEYS_MAX = 4096
  * Tells "a bad message" from "a worker that cannot open what the queue holds" for the suspect
  * codes ({@link SUSPECT_KMS_CODES}). The rule, in four clauses:
  *
- * 1. **Evidence per data key.** A suspect failure is quarantined only when some open succeeded
- *    since the first failure of that message's data key (the `encrypted_data_key` text): proof
- *    that this worker opens other messages, so this key is the odd one. The first failure of a
- *    data key is therefore always retried (a visibility backoff), and a key that keeps failing
- *    while others open is quarantined on a later delivery. A worker whose allowlist, required
- *    context or role is wrong opens nothing, so it never has evidence and quarantines nothing,
- *    however many messages share one data key (one producer may seal thousands under one) and
- *    even when the unwrap cache answers the repeats from its memory of KMS refusals. A failure
- *    whose data key is unknown (`undefined`) has no evidence: it is retried.
- * 2. **Streak.** Every suspect failure adds one to a streak; every successful open (served from
- *    the key cache or by KMS) resets it to 0. When a failure takes the streak past `threshold`,
- *    the breaker opens: suspect failures are then retried, never quarantined, and receiving
- *    pauses until a probe. So a run of failures with no open between stops quarantining even
- *    for data keys that had evidence (a worker that just lost `kms:Decrypt`).
+ * 1. **Evidence per data key.** A suspect failure is quarantined when some open succeeded since
+ *    the first failure of that message's data key (the `encrypted_data_key` text): proof that
+ *    this worker opens other messages, so this key is the odd one. Such a failure is explained:
+ *    it is quarantined whatever the breaker's state, and leaves the streak alone. The first
+ *    failure of a data key has no evidence (it is retried, a visibility backoff), so a key that
+ *    keeps failing while others open is quarantined on a later delivery. A worker whose
+ *    allowlist, required context or role is wrong opens nothing, so it never has evidence and
+ *    quarantines nothing, however many messages share one data key (one producer may seal
+ *    thousands under one) and even when the unwrap cache answers the repeats from its memory of
+ *    KMS refusals. A failure whose data key is unknown (`undefined`) has no evidence.
+ * 2. **Streak.** Every suspect failure without evidence adds one to a streak; every successful
+ *    open (served from the key cache or by KMS) resets it to 0. When a failure takes the streak
+ *    past `threshold`, the breaker opens: failures without evidence are then retried and receiving
+ *    pauses until a probe.
  * 3. **Probe.** After `probeBaseDelayMs` (doubling up to `probeMaxDelayMs` while probes fail)
  *    one batch is received; the breaker closes when it opened at least one message, whatever
  *    else failed in it. A probe with suspect failures and no open reopens it with the next wait;
- *    an empty probe tells nothing (same wait).
+ *    one with neither tells nothing (same wait).
  * 4. **A sender cannot stall the worker.** Messages of a disabled key mixed among good traffic
- *    keep resetting the streak (clause 2), are quarantined from their second delivery on
- *    (clause 1), and if they ever open the breaker the next probe closes it (clause 3).
+ *    are quarantined from their second delivery on (clause 1), even by a probe: they neither
+ *    keep the breaker open nor pile up ahead of the good messages. Their first failures are
+ *    separated by good opens, which reset the streak (clause 2); if a run of them does open the
+ *    breaker, the next probe that opens a good message closes it (clause 3).
  *
  * Limit: cache hits count as evidence (they do open messages), so a worker that loses
  * `kms:Decrypt` while still receiving messages under data keys it has cached can quarantine
@@ -82,24 +84,20 @@ export class KmsBreaker {
     return this.#state
   }
 
-  /** Suspect failures since the last successful open. */
+  /** Suspect failures without evidence since the last successful open. */
   get streak(): number {
     return this.#streak
   }
 
   /**
    * A suspect failure of a message whose data key is `dataKey` (its `encrypted_data_key` text;
-   * `undefined` if unknown): quarantine it, or retry it (no evidence yet, or the breaker is open).
+   * `undefined` if unknown): quarantine it (evidence: an open since its key first failed), or retry it.
    */
   suspectFailure(dataKey: string | undefined): SuspectVerdict {
+    if (dataKey !== undefined && this.#evidenceFor(dataKey)) return 'quarantine'
     this.#streak++
-    const evidence = dataKey !== undefined && this.#evidenceFor(dataKey)
-    if (this.#state !== 'closed') return 'retry'
-    if (this.#streak > this.#options.threshold) {
-      this.#open()
-      return 'retry'
-    }
-    return evidence ? 'quarantine' : 'retry'
+    if (this.#state === 'closed' && this.#streak > this.#options.threshold) this.#open()
+    return 'retry'
   }
 
   /** A successful open (cache hit or KMS) of a message whose data key is `dataKey`. Allocates nothing. */
