@@ -1,11 +1,16 @@
 // Issue 23 item 2 at soak size: a sender mixing one message per 200 ms sealed under a key it then disabled
 // among good traffic must not stall the worker (see test/consumer-breaker.int.test.ts for the 300-job run).
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { localstack } from '../support.ts'
 import { runHostileSender } from './hostile-sender.ts'
 import { report, scale } from './scale.ts'
 
 const { sqs, kms } = localstack()
+
+afterAll(() => {
+  sqs.destroy()
+  kms.destroy()
+})
 
 describe('hostile sender', () => {
   const good = scale(1_000, 5_000)

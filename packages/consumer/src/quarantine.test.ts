@@ -1,3 +1,5 @@
+import type { Message } from '@aws-sdk/client-sqs'
+import type { SqsEnvelopeErrorCode } from '@sqs-envelope/core'
 import { describe, expect, it } from 'vitest'
 import {
   ATTRIBUTE_QUARANTINE,
@@ -11,6 +13,11 @@ import {
 const now = new Date('2026-01-02T03:04:05.000Z')
 const source = 'http://127.0.0.1:4566/000000000000/source'
 const target = 'http://127.0.0.1:4566/000000000000/dlq'
+
+/** quarantineInput from `source` to `target` at `now`. */
+function moved(message: Message, code: SqsEnvelopeErrorCode = 'BODY_NOT_JSON') {
+  return quarantineInput(message, code, source, target, now)
+}
 
 describe('quarantineInput', () => {
   it('keeps the body and every attribute as they are (binary values not copied), adding code, source and time', () => {
@@ -46,13 +53,7 @@ describe('quarantineInput', () => {
     const attributes = Object.fromEntries(
       Array.from({ length: 8 }, (_, i) => [`k${i}`, { DataType: 'String', StringValue: String(i) }]),
     )
-    const input = quarantineInput(
-      { MessageId: 'm', Body: 'b', MessageAttributes: attributes },
-      'BODY_NOT_JSON',
-      source,
-      target,
-      now,
-    )
+    const input = moved({ MessageId: 'm', Body: 'b', MessageAttributes: attributes })
     expect(Object.keys(input.MessageAttributes ?? {})).toHaveLength(9)
     expect(JSON.parse(input.MessageAttributes?.[ATTRIBUTE_QUARANTINE]?.StringValue ?? '')).toEqual({
       code: 'BODY_NOT_JSON',
@@ -65,13 +66,7 @@ describe('quarantineInput', () => {
     const attributes = Object.fromEntries(
       Array.from({ length: 10 }, (_, i) => [`k${i}`, { DataType: 'String', StringValue: String(i) }]),
     )
-    const input = quarantineInput(
-      { MessageId: 'm', Body: 'b', MessageAttributes: attributes },
-      'BODY_NOT_JSON',
-      source,
-      target,
-      now,
-    )
+    const input = moved({ MessageId: 'm', Body: 'b', MessageAttributes: attributes })
     expect(input.MessageAttributes).toEqual(attributes)
     expect(input.MessageBody).toBe('b')
   })
@@ -96,20 +91,14 @@ describe('quarantineInput at SQS’s limits', () => {
     const attributes = { a: { DataType: 'String', StringValue: 'x'.repeat(100) } }
     // Exactly SQS's limit with the attribute (name 1 + type 6 + value 100 bytes); one multibyte character in the body.
     const body = `é${'b'.repeat(SQS_MAX_MESSAGE_BYTES - 107 - 2)}`
-    const input = quarantineInput(
-      { MessageId: 'm', Body: body, MessageAttributes: attributes },
-      'TOKEN_MAC',
-      source,
-      target,
-      now,
-    )
+    const input = moved({ MessageId: 'm', Body: body, MessageAttributes: attributes }, 'TOKEN_MAC')
     expect(input.MessageBody).toBe(body)
     expect(input.MessageAttributes).toEqual(attributes)
     expect(added(input)).toEqual([])
   })
 
   it('room for the one JSON attribute but not the three: the JSON one is added, and the copy is within the limit', () => {
-    const three = quarantineInput({ MessageId: 'm', Body: '' }, 'TOKEN_MAC', source, target, now).MessageAttributes
+    const three = moved({ MessageId: 'm', Body: '' }, 'TOKEN_MAC').MessageAttributes
     const one = quarantineInput(
       {
         MessageId: 'm',
@@ -138,24 +127,12 @@ describe('quarantineInput at SQS’s limits', () => {
     const oneBytes = bytes(one)
     expect(oneBytes).toBeLessThan(threeBytes)
     const body = 'b'.repeat(SQS_MAX_MESSAGE_BYTES - oneBytes)
-    const input = quarantineInput({ MessageId: 'm', Body: body }, 'TOKEN_MAC', source, target, now)
+    const input = moved({ MessageId: 'm', Body: body }, 'TOKEN_MAC')
     expect(added(input)).toEqual([ATTRIBUTE_QUARANTINE])
     expect(input.MessageBody).toBe(body)
-    const fits = quarantineInput(
-      { MessageId: 'm', Body: 'b'.repeat(SQS_MAX_MESSAGE_BYTES - threeBytes) },
-      'TOKEN_MAC',
-      source,
-      target,
-      now,
-    )
+    const fits = moved({ MessageId: 'm', Body: 'b'.repeat(SQS_MAX_MESSAGE_BYTES - threeBytes) }, 'TOKEN_MAC')
     expect(added(fits)).toHaveLength(3)
-    const none = quarantineInput(
-      { MessageId: 'm', Body: 'b'.repeat(SQS_MAX_MESSAGE_BYTES - oneBytes + 1) },
-      'TOKEN_MAC',
-      source,
-      target,
-      now,
-    )
+    const none = moved({ MessageId: 'm', Body: 'b'.repeat(SQS_MAX_MESSAGE_BYTES - oneBytes + 1) }, 'TOKEN_MAC')
     expect(added(none)).toEqual([])
   })
 
@@ -166,13 +143,7 @@ describe('quarantineInput at SQS’s limits', () => {
         bin: { DataType: 'Binary', BinaryValue: binary },
         s: { DataType: 'String', StringValue: '€'.repeat(40) },
       }
-      const result = quarantineInput(
-        { MessageId: 'm', Body: 'poison', MessageAttributes: attributes },
-        'BODY_NOT_JSON',
-        source,
-        target,
-        now,
-      )
+      const result = moved({ MessageId: 'm', Body: 'poison', MessageAttributes: attributes })
       // The same binary value, not a copy (a 1 MiB toEqual would compare it byte by byte).
       expect(result.MessageAttributes?.bin?.BinaryValue).toBe(binary)
       expect(result.MessageAttributes?.s).toEqual(attributes.s)
@@ -190,13 +161,7 @@ describe('quarantineInput and the attribute named __proto__', () => {
     const attributes = JSON.parse(
       '{"__proto__":{"DataType":"String","StringValue":"p"},"a":{"DataType":"Number","StringValue":"1"}}',
     ) as Record<string, { DataType: string; StringValue: string }>
-    const input = quarantineInput(
-      { MessageId: 'm', Body: 'poison', MessageAttributes: attributes },
-      'BODY_NOT_JSON',
-      source,
-      target,
-      now,
-    )
+    const input = moved({ MessageId: 'm', Body: 'poison', MessageAttributes: attributes })
     const copy = input.MessageAttributes ?? {}
     expect(Object.getPrototypeOf(copy)).toBeNull()
     expect(Object.hasOwn(copy, '__proto__')).toBe(true)
@@ -220,13 +185,7 @@ describe('quarantineInput and the attribute named __proto__', () => {
       const attributes = JSON.parse('{"__proto__":null,"a":{"DataType":"String","StringValue":"x"}}')
       Object.defineProperty(attributes, '__proto__', { value: missing })
       expect(Object.keys(attributes)).toEqual(['__proto__', 'a'])
-      const input = quarantineInput(
-        { MessageId: 'm', Body: 'poison', MessageAttributes: attributes },
-        'BODY_NOT_JSON',
-        source,
-        target,
-        now,
-      )
+      const input = moved({ MessageId: 'm', Body: 'poison', MessageAttributes: attributes })
       const copy = input.MessageAttributes ?? {}
       expect(Object.hasOwn(copy, '__proto__')).toBe(false)
       expect(copy.a).toEqual({ DataType: 'String', StringValue: 'x' })
