@@ -1,18 +1,13 @@
 import type { SqsEnvelopeErrorCode } from '@sqs-envelope/core'
+import { SUSPECT_CODES } from '@sqs-envelope/core/internal'
 
 /**
  * Permanent open failures that may mean "this message is bad" or "this worker (its role, its
- * allowlist, its required context) is wrong for every message". They are the ones the breaker
- * watches; the same set as core's `SUSPECT_CODES`.
+ * allowlist, its required context) is wrong for every message": KMS_ACCESS_DENIED,
+ * KMS_KEY_DISABLED, KMS_KEY_NOT_FOUND, KMS_KEY_NOT_ALLOWED, KMS_INCORRECT_KEY, CONTEXT_MISMATCH.
+ * They are the ones the breaker watches; core's `SUSPECT_CODES`, the same set.
  */
-export const SUSPECT_KMS_CODES: ReadonlySet<SqsEnvelopeErrorCode> = new Set([
-  'KMS_ACCESS_DENIED',
-  'KMS_KEY_DISABLED',
-  'KMS_KEY_NOT_FOUND',
-  'KMS_KEY_NOT_ALLOWED',
-  'KMS_INCORRECT_KEY',
-  'CONTEXT_MISMATCH',
-])
+export const SUSPECT_KMS_CODES: ReadonlySet<SqsEnvelopeErrorCode> = SUSPECT_CODES
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
