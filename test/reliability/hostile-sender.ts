@@ -3,15 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeConsumer, type QuarantineEvent } from '@sqs-envelope/consumer'
 import { EnvelopeSealer } from '@sqs-envelope/core'
 import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
-import {
-  queueDepth,
-  type RawMessage,
-  receiveAll,
-  recordEvents,
-  sealJobs,
-  sendRaw,
-  waitFor,
-} from '../consumer-support.ts'
+import { queueDepth, receiveAll, recordEvents, sealJobs, sendRaw, startTrickle, waitFor } from '../consumer-support.ts'
 
 export interface HostileSenderScenario {
   /** Good jobs, sent 10 every `goodBatchEveryMs`. */
@@ -101,15 +93,7 @@ export async function runHostileSender(
   const events = recordEvents(consumer)
   const quarantined = () => (events.message_quarantined ?? []).length
   consumer.start()
-  let sendingBad = true
-  let badSent = 0
-  const badSender = (async () => {
-    while (sendingBad && badSent < bad.length) {
-      await sendRaw(sqs, queue.queueUrl, [bad[badSent] as RawMessage])
-      badSent++
-      await sleep(scenario.badEveryMs)
-    }
-  })()
+  const badSender = startTrickle(sqs, queue.queueUrl, bad, scenario.badEveryMs)
   const started = Date.now()
   for (let i = 0; i < scenario.good; i += 10) {
     await sendRaw(sqs, queue.queueUrl, good.slice(i, Math.min(i + 10, scenario.good)))
@@ -117,20 +101,10 @@ export async function runHostileSender(
   }
   const rest = await timeUntil(() => handled.size >= scenario.good, scenario.goodBoundMs - (Date.now() - started))
   const goodHandledMs = rest === undefined ? undefined : Date.now() - started
-  sendingBad = false
-  await badSender
-  let trickle = 0
-  let trickling = true
-  const trickler = (async () => {
-    while (trickling && trickle < reserve) {
-      await sendRaw(sqs, queue.queueUrl, [good[scenario.good + trickle] as RawMessage])
-      trickle++
-      await sleep(scenario.trickleEveryMs)
-    }
-  })()
+  const badSent = await badSender.stop()
+  const trickler = startTrickle(sqs, queue.queueUrl, good.slice(scenario.good), scenario.trickleEveryMs)
   const badQuarantinedMs = await timeUntil(() => quarantined() >= badSent, scenario.quarantineBoundMs)
-  trickling = false
-  await trickler
+  const trickle = await trickler.stop()
   await timeUntil(() => handled.size >= scenario.good + trickle, 20_000)
   await consumer.stop()
 

@@ -4,7 +4,7 @@ import { ATTRIBUTE_QUARANTINE_CODE, EnvelopeConsumer } from '@sqs-envelope/consu
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
 import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { describe, expect, it } from 'vitest'
-import { queueDepth, receiveAll, sealedToRaw, sendRaw, waitFor } from '../consumer-support.ts'
+import { queueDepth, receiveAll, sealedToRaw, sendRaw, startTrickle, waitFor } from '../consumer-support.ts'
 import { captureDataKeys, failure, localstack } from '../support.ts'
 import { hostileCorpus, UNSENDABLE_BODIES } from './corpus.ts'
 import { findLeaks, Transcript } from './leaks.ts'
@@ -59,14 +59,8 @@ describe('hostile bodies', () => {
     })
     transcript.watch(consumer)
     consumer.start()
+    const trickler = startTrickle(sqs, queue.queueUrl, trickle, 300)
     let trickled = 0
-    let trickling = true
-    const trickler = (async () => {
-      while (trickling && trickled < trickle.length) {
-        await sendRaw(sqs, queue.queueUrl, [trickle[trickled++] as (typeof trickle)[number]])
-        await new Promise((resolve) => setTimeout(resolve, 300))
-      }
-    })()
     try {
       await waitFor(
         () => handled.length >= good.length && consumer.metrics().quarantined === corpus.length,
@@ -74,8 +68,7 @@ describe('hostile bodies', () => {
         'good jobs handled and the corpus quarantined',
       )
     } finally {
-      trickling = false
-      await trickler
+      trickled = await trickler.stop()
     }
     await waitFor(() => handled.length === good.length + trickled, 20_000, 'the trickle handled')
     await consumer.stop()
