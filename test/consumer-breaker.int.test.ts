@@ -1,19 +1,13 @@
 import { EnvelopeConsumer, type QuarantineEvent } from '@sqs-envelope/consumer'
 import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { queueDepth, recordEvents, sealJobs, sendRaw, waitFor } from './consumer-support.ts'
 import { runHostileSender } from './reliability/hostile-sender.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
 // Issue 23 items 1 and 2: the breaker's rule (see KmsBreaker) against LocalStack, with counts of good jobs.
 
-const { sqs, kms } = localstack()
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const { sqs, kms, newKey, newQueue } = localstackFixture()
 
 interface Misconfiguration {
   readonly title: string
@@ -56,9 +50,9 @@ const misconfigurations: readonly Misconfiguration[] = [
 describe('EnvelopeConsumer breaker: a misconfigured worker never quarantines a queue of good jobs', () => {
   for (const m of misconfigurations) {
     it(`${m.title}: 0 of ${JOBS} good jobs quarantined, breaker opened, every job still in the queue`, async () => {
-      const key = await createTestKey(kms)
-      const others = [(await createTestKey(kms)).keyArn, (await createTestKey(kms)).keyArn]
-      const queue = await createTestQueue(sqs, {
+      const [key, one, two] = await Promise.all([newKey(), newKey(), newKey()])
+      const others = [one.keyArn, two.keyArn]
+      const queue = await newQueue({
         prefix: 'breaker-misconfig',
         deadLetterQueue: { maxReceiveCount: 100 },
       })
@@ -106,7 +100,6 @@ describe('EnvelopeConsumer breaker: a misconfigured worker never quarantines a q
       )
       expect(await queueDepth(sqs, queue.deadLetterQueue?.queueUrl as string)).toBe(0)
       expect(await queueDepth(sqs, queue.queueUrl)).toBe(JOBS)
-      await queue.delete()
     }, 90_000)
   }
 })

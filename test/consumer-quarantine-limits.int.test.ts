@@ -5,22 +5,17 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs'
 import { EnvelopeConsumer, type QuarantineEvent } from '@sqs-envelope/consumer'
-import { createSqsClient, createTestQueue, type TestQueue } from '@sqs-envelope/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { createSqsClient, type TestQueue } from '@sqs-envelope/testing'
+import { describe, expect, it } from 'vitest'
 import { queueDepth, receiveAll, recordEvents, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
 // Issue 23 items 3 and 4: poison messages at SQS's limits (1 MiB = 1,048,576 bytes for the body plus every
 // attribute's name, data type and value; 10 attributes) and an attribute named __proto__ are quarantined intact.
 
-const { target, sqs, kms } = localstack()
+const { target, sqs, kms, newQueue } = localstackFixture()
 const MAX = 1_048_576
 const ADDED = 'SqsEnvelope.'
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
 
 /** The consumer's SQS client, logging when each SendMessage finished and each DeleteMessageBatch started. */
 function orderedClient() {
@@ -89,7 +84,7 @@ function bytesOf(body: string, attributes: Record<string, MessageAttributeValue>
 
 describe('EnvelopeConsumer quarantine at SQS’s size and attribute limits', () => {
   it('a poison body of ~1 MiB (the message at 1,048,576 bytes): the copy arrives byte-identical without the added attributes, the source deleted only after', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'quarantine-1mib', deadLetterQueue: true })
+    const queue = await newQueue({ prefix: 'quarantine-1mib', deadLetterQueue: true })
     const attributes = { origin: { DataType: 'String', StringValue: 'a producer of ours' } }
     // Not JSON, multibyte characters included: exactly SQS's limit with its attribute.
     const head = 'é€ poison '
@@ -105,11 +100,10 @@ describe('EnvelopeConsumer quarantine at SQS’s size and attribute limits', () 
     expect(order.indexOf('copy sent')).toBeGreaterThanOrEqual(0)
     expect(order.indexOf('copy sent')).toBeLessThan(order.indexOf('delete started'))
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-    await queue.delete()
   }, 90_000)
 
   it('attributes near the limit (a binary one of ~1 MiB, small body): copied unchanged, nothing added that would pass it', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'quarantine-attrs', deadLetterQueue: true })
+    const queue = await newQueue({ prefix: 'quarantine-attrs', deadLetterQueue: true })
     const binary = Buffer.alloc(MAX - 300)
     for (let i = 0; i < binary.length; i++) binary[i] = (i * 7) & 0xff
     const attributes: Record<string, MessageAttributeValue> = {
@@ -132,13 +126,12 @@ describe('EnvelopeConsumer quarantine at SQS’s size and attribute limits', () 
     expect(Object.keys(copy?.MessageAttributes ?? {}).some((name) => name.startsWith(ADDED))).toBe(false)
     expect(order.indexOf('copy sent')).toBeLessThan(order.indexOf('delete started'))
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-    await queue.delete()
   }, 90_000)
 })
 
 describe('EnvelopeConsumer quarantine and an attribute named __proto__', () => {
   it('SQS stores __proto__ and the SDK returns it as an own key without a value: the poison message is quarantined with its body and other attributes intact (that one cannot be carried)', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'quarantine-proto', deadLetterQueue: true })
+    const queue = await newQueue({ prefix: 'quarantine-proto', deadLetterQueue: true })
     // A null-prototype map: on a plain object, __proto__ would set the prototype instead of adding an attribute.
     const attributes: Record<string, MessageAttributeValue> = Object.create(null)
     Object.defineProperty(attributes, '__proto__', {
@@ -166,6 +159,5 @@ describe('EnvelopeConsumer quarantine and an attribute named __proto__', () => {
     expect(Object.hasOwn(copied, '__proto__')).toBe(false)
     expect(order.indexOf('copy sent')).toBeLessThan(order.indexOf('delete started'))
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-    await queue.delete()
   }, 90_000)
 })
