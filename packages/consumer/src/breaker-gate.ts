@@ -38,14 +38,13 @@ export class BreakerGate {
   readonly #reporter: ConsumerReporter
 
   constructor(options: BreakerGateOptions, reporter: ConsumerReporter, rule?: BreakerRule) {
-    // TEMPORARY cast until the consumer-breaker branch (KmsBreaker's dataKey interface) lands.
     this.rule =
       rule ??
-      (new KmsBreaker({
+      new KmsBreaker({
         threshold: options.breakerThreshold,
         probeBaseDelayMs: options.breakerProbeBaseDelayMs,
         probeMaxDelayMs: options.breakerProbeMaxDelayMs,
-      }) as unknown as BreakerRule)
+      })
     this.#reporter = reporter
   }
 

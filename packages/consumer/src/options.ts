@@ -65,7 +65,7 @@ export interface ConsumerOptions<T = unknown> extends OpenerOptions {
   readonly transientBackoff?: BackoffOptions
   /** Visibility backoff after a handler failure, by receive count; `false` leaves the visibility as it is (the message returns after the visibility timeout, as with Lambda). @defaultValue false */
   readonly handlerErrorBackoff?: BackoffOptions | false
-  /** Suspect failures ("this worker cannot open what the queue holds") still quarantined before the breaker opens. Integer ≥ 0. @defaultValue 3 */
+  /** Suspect failures in a row, with no successful open between and no evidence against their data key, before the breaker opens (see the README's breaker rule). Integer ≥ 0. @defaultValue 3 */
   readonly breakerThreshold?: number
   /** First wait of an open breaker before a probe, in ms. Integer from 1. @defaultValue 1000 */
   readonly breakerProbeBaseDelayMs?: number
