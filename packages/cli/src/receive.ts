@@ -51,13 +51,14 @@ type Outcome =
 
 /**
  * The consumer's rules for a message that did not open: permanent failures are quarantined, except
- * that KMS answers which may mean a misconfigured reader (access denied, key disabled or not found)
- * are quarantined only up to the consumer's breaker threshold in a row; transient failures are left.
+ * suspect ones (which may mean a misconfigured reader: see the consumer's KMS breaker), which the breaker
+ * quarantines only on evidence per data key; this command does not name the data key, so it leaves them.
+ * Transient failures are left.
  */
 function verdict(error: SqsEnvelopeError, breaker: KmsBreaker): Verdict {
   if (error.kind !== 'permanent') return 'leave'
   if (!SUSPECT_KMS_CODES.has(error.code)) return 'quarantine'
-  return breaker.suspectFailure() === 'quarantine' ? 'quarantine' : 'leave'
+  return breaker.suspectFailure(undefined) === 'quarantine' ? 'quarantine' : 'leave'
 }
 
 async function deleteAll(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<number> {
@@ -160,7 +161,7 @@ export async function receive(options: ReceiveCommandOptions): Promise<number> {
         if (verdict(error, breaker) === 'leave') {
           fate =
             error.kind === 'permanent'
-              ? 'left in the queue (the KMS breaker is open)'
+              ? `left in the queue (${breaker.state === 'closed' ? 'suspect: this reader may be misconfigured' : 'the KMS breaker is open'})`
               : 'left in the queue: retry later'
           release.push(message)
         } else {
