@@ -198,6 +198,25 @@ describe('createSqsHandler against LocalStack', () => {
     proxiedKms.destroy()
   })
 
+  it('a function whose allowlist names another key quarantines nothing: every job reported, the breaker opens, the DLQ stays empty', async () => {
+    const { key, queue } = await newQueue({ prefix: 'lambda-breaker', deadLetterQueue: true })
+    const otherKey = await fixture.newKey({ aliasPrefix: 'lambda-other' })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId, reuse: false })
+    expect((await producer.send(Array.from({ length: 8 }, (_, i) => `job-${i}`))).every((r) => r.ok)).toBe(true)
+    const { messages, event } = await receiveEvent(queue, 8)
+    const handler = createSqsHandler<string>(handlerOptions(otherKey, { concurrency: 1 }))
+    const opened: unknown[] = []
+    handler.events.on('breaker_opened', (e) => opened.push(e))
+    const response = await handler(event, lambdaContext())
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      messages.map((m) => m.MessageId).sort(),
+    )
+    expect(opened).toEqual([{ streak: 4 }])
+    expect(handler.metrics()).toMatchObject({ quarantined: 0, breaker: 'open' })
+    expect(await receiveAll(sqs, queue.deadLetterQueue?.queueUrl as string)).toEqual([])
+    await Promise.all([handler.close(), producer.close()])
+  })
+
   it('FIFO: after the first record not done every later one is reported; skipGroupOnError keeps other groups going', async () => {
     const { key, queue } = await newQueue({ prefix: 'lambda-fifo', fifo: true, deadLetterQueue: true })
     const producer = Producer.create({

@@ -1,4 +1,4 @@
-import { KmsBreaker, type SuspectVerdict } from '@sqs-envelope/consumer/quarantine'
+import { dataKeyOf, KmsBreaker, type SuspectVerdict } from '@sqs-envelope/consumer/internal'
 import type { LambdaReporter } from './reporting.ts'
 
 export interface BreakerSettings {
@@ -8,11 +8,11 @@ export interface BreakerSettings {
 }
 
 /**
- * The consumer's KMS breaker across the invocations of a warm environment. Lambda cannot pause
- * receiving, so an open breaker only stops quarantining: suspect failures are reported as failures
- * (they stay, or go to the DLQ intact by the queue's redrive policy). Once its wait has passed, the
- * next invocation is its probe: it closes when that invocation opened a job and saw no suspect
- * failure, and stays open (the wait doubling) when it saw suspect failures only.
+ * The consumer's KMS breaker (its rule: evidence per data key, a streak, probes) across the
+ * invocations of a warm environment. Lambda cannot pause receiving, so an open breaker only stops
+ * quarantining what has no evidence: such suspect failures are reported as failures (they stay, or
+ * go to the DLQ intact by the queue's redrive policy). Once its wait has passed, the next
+ * invocation is its probe: it closes when that invocation opened a job.
  */
 export class LambdaBreaker {
   readonly #breaker: KmsBreaker
@@ -41,17 +41,17 @@ export class LambdaBreaker {
     this.#opens = 0
   }
 
-  /** A job opened: any open proves this function can open what the queue holds, so the streak restarts. */
-  success(): void {
+  /** The job of the record with `body` opened: evidence that this function opens what the queue holds. */
+  success(body: string): void {
     this.#opens++
-    this.#breaker.success(true)
+    this.#breaker.success(dataKeyOf(body))
   }
 
-  /** A suspect failure: quarantine it, or report it as a failure (the breaker is, or now is, open). */
-  suspect(queueUrl: string): SuspectVerdict {
+  /** A suspect failure of the record with `body`: quarantine it (evidence), or report it as a failure. */
+  suspect(body: string, queueUrl: string): SuspectVerdict {
     this.#suspects++
     const before = this.#breaker.state
-    const verdict = this.#breaker.suspectFailure()
+    const verdict = this.#breaker.suspectFailure(dataKeyOf(body))
     if (before === 'closed' && this.#breaker.state !== before)
       this.#reporter.breakerOpened(this.#breaker.streak, queueUrl)
     return verdict

@@ -39,7 +39,7 @@ export interface LambdaHandlerOptions<T = unknown> extends OpenerOptions {
    * group as failures, and go on with the other groups. @defaultValue false (every later record of the batch)
    */
   readonly skipGroupOnError?: boolean
-  /** Suspect KMS failures in a row (access denied, key disabled or not found, …) still quarantined before the breaker opens. Integer ≥ 0. @defaultValue 3 */
+  /** Suspect failures in a row (access denied, key disabled, not allowed, context mismatch, …) with no open between before the breaker opens. Integer ≥ 0. @defaultValue 3 */
   readonly breakerThreshold?: number
   /** First wait of an open breaker before an invocation probes it, in ms. Integer from 1 to 2147483647. @defaultValue 1000 */
   readonly breakerProbeBaseDelayMs?: number

@@ -109,7 +109,7 @@ export class RecordProcessor<T> {
       batch.states[i] = (await this.#openFailed(batch, record, caught)) ? DONE : FAILED
       return undefined
     }
-    breaker.success()
+    breaker.success(record.body)
     return opened
   }
 
@@ -117,7 +117,8 @@ export class RecordProcessor<T> {
   async #openFailed(batch: Batch, record: SQSRecord, caught: unknown): Promise<boolean> {
     const { verdict, error } = openFailure(caught)
     const quarantine =
-      verdict === 'poison' || (verdict === 'suspect' && this.#parts.breaker.suspect(batch.queueUrl) === 'quarantine')
+      verdict === 'poison' ||
+      (verdict === 'suspect' && this.#parts.breaker.suspect(record.body, batch.queueUrl) === 'quarantine')
     if (!quarantine) {
       this.#parts.reporter.transient(error, record, batch.queueUrl)
       return false

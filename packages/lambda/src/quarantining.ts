@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { quarantineInput } from '@sqs-envelope/consumer/quarantine'
+import { quarantineInput } from '@sqs-envelope/consumer/internal'
 import { SqsEnvelopeError } from '@sqs-envelope/core'
 import { requestSignal } from '@sqs-envelope/core/internal'
 import type { SQSRecord } from './lambda-types.ts'

@@ -1,5 +1,5 @@
 import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { deadLetterQueueUrl } from '@sqs-envelope/consumer/quarantine'
+import { deadLetterQueueUrl } from '@sqs-envelope/consumer/internal'
 import { SqsEnvelopeError } from '@sqs-envelope/core'
 import { describeValue, requestSignal } from '@sqs-envelope/core/internal'
 import { parseQueueArn } from './records.ts'

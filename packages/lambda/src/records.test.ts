@@ -77,7 +77,7 @@ describe('Lambda record → what the opener and the quarantine copy read', () =>
       const r = record('m', body, { messageAttributes: { [ATTRIBUTE_CONTENT_TYPE]: attribute as never } })
       await expect(opener.open(reader.view(r))).rejects.toMatchObject({ code: 'ATTRIBUTE_INVALID' })
     }
-    opener.close()
+    await opener.close()
   })
 
   it('one view serves concurrent opens: the opener reads each record inside open(), before the view moves on', async () => {
@@ -104,8 +104,8 @@ describe('Lambda record → what the opener and the quarantine copy read', () =>
       ['bytes', Buffer.from([3]), { tenant: 'c' }],
     ])
     expect(kms.calls.decrypt).toBe(3)
-    sealer.close()
-    opener.close()
+    await sealer.close()
+    await opener.close()
   })
 
   it("the SDK's shape for the quarantine copy and the handler's ctx: binary decoded, every attribute, null prototype", () => {

@@ -93,7 +93,8 @@ export function fakeKms(delayMs = 5): { client: KMSClient; calls: { decrypt: num
 
 /**
  * An opener whose result a record's body decides: `ok:<value>` opens to `<value>`, `code:<CODE>`
- * fails with that SqsEnvelopeError code, `wait:<ms>:<value>` opens after ms (or ABORTED).
+ * fails with that SqsEnvelopeError code, `wait:<ms>:<value>` opens after ms (or ABORTED); anything
+ * after a space is ignored (a data key field for the breaker: {@link withDataKey}).
  */
 export function stubOpener(): EnvelopeOpener & { opened: string[] } {
   const opened: string[] = []
@@ -102,7 +103,8 @@ export function stubOpener(): EnvelopeOpener & { opened: string[] } {
     open(message: EnvelopeMessage, options?: { signal?: AbortSignal }) {
       // Read now, as the real opener does: the view is pointed elsewhere after open() returns.
       const body = String(message.Body)
-      const [kind = '', a = '', b = ''] = body.split(':')
+      // What follows a space is the rest of a body (e.g. its "encrypted_data_key"), for the breaker.
+      const [kind = '', a = '', b = ''] = (body.split(' ')[0] as string).split(':')
       if (kind === 'code') return Promise.reject(new SqsEnvelopeError(a as SqsEnvelopeErrorCode, `stub ${a}`))
       const result = {
         value: kind === 'wait' ? b : a,
@@ -129,6 +131,11 @@ export function stubOpener(): EnvelopeOpener & { opened: string[] } {
     close() {},
   }
   return stub as unknown as EnvelopeOpener & { opened: string[] }
+}
+
+/** `body` with the `encrypted_data_key` field the breaker tells data keys apart by. */
+export function withDataKey(body: string, dataKey: string): string {
+  return `${body} {"encrypted_data_key": "${dataKey}"}`
 }
 
 /** A record as Lambda delivers it. */
