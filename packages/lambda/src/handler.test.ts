@@ -1,10 +1,11 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { BatchHandler, MessageContext, ReceivedJob } from '@sqs-envelope/consumer'
 import { isSqsEnvelopeError, type SqsEnvelopeError } from '@sqs-envelope/core'
 import { describe, expect, it } from 'vitest'
 import { createSqsHandler, type SqsHandler } from './handler.ts'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
 import type { LambdaHandlerOptions } from './options.ts'
-import type { LambdaEvents } from './reporting.ts'
+import { LAMBDA_CHANNELS, type LambdaEvents } from './reporting.ts'
 import {
   DLQ_URL,
   type FakeSqs,
@@ -170,6 +171,43 @@ describe('createSqsHandler: the outcome of each record', () => {
       kmsKeyArn: expect.any(String),
     })
     expect(ctx.signal).toBeInstanceOf(AbortSignal)
+  })
+})
+
+describe('createSqsHandler: diagnostics channels', () => {
+  it('sqs-envelope:lambda:<event> carries { queueUrl, count, code? } when subscribed, never a payload', async () => {
+    const { handler } = setup()
+    const seen: unknown[] = []
+    const names = [
+      'sqs-envelope:lambda:batch_received',
+      'sqs-envelope:lambda:message_processed',
+      'sqs-envelope:lambda:message_quarantined',
+      'sqs-envelope:lambda:transient_error',
+    ]
+    const listeners = names.map((name) => {
+      const listener = (message: unknown) => seen.push([name.split(':')[2], message])
+      subscribe(name, listener)
+      return () => unsubscribe(name, listener)
+    })
+    try {
+      await handler(
+        event(record('a', 'ok:secret-a'), record('p', 'code:TOKEN_MAC'), record('t', 'code:KMS_THROTTLED')),
+        lambdaContext(),
+      )
+    } finally {
+      for (const off of listeners) off()
+    }
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        ['batch_received', { queueUrl: QUEUE_URL, count: 3 }],
+        ['message_processed', { queueUrl: QUEUE_URL, count: 1 }],
+        ['message_quarantined', { queueUrl: QUEUE_URL, count: 1, code: 'TOKEN_MAC' }],
+        ['transient_error', { queueUrl: QUEUE_URL, count: 1, code: 'KMS_THROTTLED' }],
+      ]),
+    )
+    expect(seen).toHaveLength(4)
+    expect(JSON.stringify(seen)).not.toContain('secret')
+    expect(Object.values(LAMBDA_CHANNELS)).toContain('sqs-envelope:lambda:message_received')
   })
 })
 

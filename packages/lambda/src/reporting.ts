@@ -44,29 +44,27 @@ export interface LambdaChannelMessage {
   readonly code?: string
 }
 
-function channelName<E extends LambdaChannelEvent>(event: E): `sqs-envelope:lambda:${E}` {
-  return `sqs-envelope:lambda:${event}`
-}
+const CHANNEL_EVENTS: readonly LambdaChannelEvent[] = [
+  'batch_received',
+  'message_received',
+  'message_processed',
+  'processing_error',
+  'timeout_error',
+  'message_quarantined',
+  'transient_error',
+  'breaker_opened',
+  'breaker_closed',
+]
 
-/** The channel names, by event, for metrics and traces that cost nothing unless subscribed. */
-export const LAMBDA_CHANNELS = {
-  batch_received: channelName('batch_received'),
-  message_received: channelName('message_received'),
-  message_processed: channelName('message_processed'),
-  processing_error: channelName('processing_error'),
-  timeout_error: channelName('timeout_error'),
-  message_quarantined: channelName('message_quarantined'),
-  transient_error: channelName('transient_error'),
-  breaker_opened: channelName('breaker_opened'),
-  breaker_closed: channelName('breaker_closed'),
-} as const
+/** The channel names, by event (`sqs-envelope:lambda:<event>`), for metrics and traces that cost nothing unless subscribed. */
+export const LAMBDA_CHANNELS = Object.freeze(
+  Object.fromEntries(CHANNEL_EVENTS.map((event) => [event, `sqs-envelope:lambda:${event}`])),
+) as { readonly [E in LambdaChannelEvent]: `sqs-envelope:lambda:${E}` }
 
-const channels = Object.fromEntries(
-  Object.entries(LAMBDA_CHANNELS).map(([event, name]) => [event, channel(name)]),
-) as Record<LambdaChannelEvent, ReturnType<typeof channel>>
+const channels = new Map(CHANNEL_EVENTS.map((event) => [event, channel(LAMBDA_CHANNELS[event])]))
 
 function publish(event: LambdaChannelEvent, queueUrl: string | undefined, count: number, code?: string): void {
-  const own = channels[event]
+  const own = channels.get(event) as ReturnType<typeof channel>
   if (own.hasSubscribers) own.publish(code === undefined ? { queueUrl, count } : { queueUrl, count, code })
 }
 
