@@ -1,6 +1,7 @@
 // @sqs-envelope/lambda against LocalStack: real jobs from the producer, received raw as an event
 // source mapping receives them, turned into the event Lambda would pass (toLambdaSqsEvent), the
 // handler invoked, and then deleted or left as its partial batch response says, as Lambda does.
+import { DisableKeyCommand } from '@aws-sdk/client-kms'
 import { DeleteMessageBatchCommand, type Message, type MessageAttributeValue } from '@aws-sdk/client-sqs'
 import type { MessageContext } from '@sqs-envelope/consumer'
 import { EnvelopeSealer } from '@sqs-envelope/core'
@@ -215,6 +216,44 @@ describe('createSqsHandler against LocalStack', () => {
     expect(handler.metrics()).toMatchObject({ quarantined: 0, breaker: 'open' })
     expect(await receiveAll(sqs, queue.deadLetterQueue?.queueUrl as string)).toEqual([])
     await Promise.all([handler.close(), producer.close()])
+  })
+
+  it('one job sealed under a key then disabled (KMS DisableKey), among good ones: reported first, quarantined intact on its next delivery once jobs opened, no good one quarantined', async () => {
+    const { key, queue } = await newQueue({ prefix: 'lambda-odd-key', deadLetterQueue: true })
+    const oddKey = await fixture.newKey({ aliasPrefix: 'lambda-odd' })
+    const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId })
+    const odd = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: oddKey.keyId })
+    expect((await producer.send(['good-1', 'good-2', 'good-3'])).every((r) => r.ok)).toBe(true)
+    const [bad] = await odd.send(['sealed under the odd key'])
+    await kms.send(new DisableKeyCommand({ KeyId: oddKey.keyId }))
+    const { messages, event } = await receiveEvent(queue, 4)
+    const badId = bad?.ok ? bad.messageId : ''
+    const isBadMessage = (m: Message) => m.MessageId === badId
+    const handled: string[] = []
+    const handler = createSqsHandler<string>({
+      ...handlerOptions(key, { handleMessage: (job) => void handled.push(job) }),
+      allowedKmsKeyArns: [key.keyArn, oddKey.keyArn],
+      concurrency: 1,
+    })
+    // The odd record first: nothing has opened yet, so its failure has no evidence.
+    const isBad = (r: { messageId: string }) => r.messageId === badId
+    const oddFirst = { Records: [...event.Records.filter(isBad), ...event.Records.filter((r) => !isBad(r))] }
+    const first = await handler(oddFirst, lambdaContext())
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: badId }])
+    expect(handled.sort()).toEqual(['good-1', 'good-2', 'good-3'])
+    // Its next delivery: jobs opened since its data key first failed, so this key is the odd one.
+    const second = await handler({ Records: event.Records.filter(isBad) }, lambdaContext())
+    expect(second.batchItemFailures).toEqual([])
+    await settle(queue.queueUrl, messages, first)
+    await settle(queue.queueUrl, messages.filter(isBadMessage), second)
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
+    const dlq = await receiveAll(sqs, queue.deadLetterQueue?.queueUrl as string, 1)
+    const original = messages.find((m) => m.MessageId === badId) as Message
+    expect(dlq.map((m) => [m.Body, m.MessageAttributes?.['SqsEnvelope.QuarantineCode']?.StringValue])).toEqual([
+      [original.Body, 'KMS_KEY_DISABLED'],
+    ])
+    expect(handler.metrics()).toMatchObject({ processed: 3, quarantined: 1, breaker: 'closed' })
+    await Promise.all([handler.close(), producer.close(), odd.close()])
   })
 
   it('FIFO: after the first record not done every later one is reported; skipGroupOnError keeps other groups going', async () => {
