@@ -104,8 +104,8 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     this.#sqs =
       options.sqs ??
       createAwsClient(SQSClient, {
-        ...(options.region === undefined ? {} : { region: options.region }),
-        ...(o.sqsEndpoint === undefined ? {} : { endpoint: o.sqsEndpoint }),
+        region: options.region,
+        endpoint: o.sqsEndpoint,
         // A long poll passes its own longer timeout (see the poller).
         requestTimeoutMs: o.requestTimeoutMs,
         maxAttempts: 3,
