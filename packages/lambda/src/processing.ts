@@ -1,4 +1,5 @@
 import type { BatchHandler, MessageHandler } from '@sqs-envelope/consumer'
+import { acknowledgedIds } from '@sqs-envelope/consumer/internal'
 import type { EnvelopeOpener, OpenedMessage } from '@sqs-envelope/core'
 import { openFailure } from '@sqs-envelope/core/internal'
 import type { LambdaBreaker } from './breaker.ts'
@@ -15,7 +16,7 @@ import {
   RecordJob,
   runHandler,
 } from './running.ts'
-import { failedJobIds, type Schedule, schedule } from './scheduling.ts'
+import { type Schedule, schedule } from './scheduling.ts'
 
 /** What became of a record. Anything but DONE is reported in `batchItemFailures`. */
 export const PENDING = 0 // not started (the deadline came, or an earlier FIFO record was not done)
@@ -187,7 +188,12 @@ export class RecordProcessor<T> {
    * failures even when the handler reports them done, so that SQS delivers them again in order.
    */
   #settleBatch(batch: Batch, jobs: readonly RecordJob<T>[], outcome: HandlerOutcome): void {
-    const failedIds = outcome.ok ? failedJobIds(jobs, outcome.value) : undefined
+    const doneIds = outcome.ok
+      ? acknowledgedIds(
+          jobs.map((job) => job.messageId),
+          outcome.value,
+        )
+      : undefined
     const cut = batch.fifo ? new FifoCut(this.#parts.skipGroupOnError) : undefined
     let n = 0
     for (let i = 0; i < batch.records.length; i++) {
@@ -201,7 +207,7 @@ export class RecordProcessor<T> {
         batch.states[i] = PENDING
         continue
       }
-      this.#settle(batch, i, failedIds?.has(job.messageId) ? reportedFailed() : outcome)
+      this.#settle(batch, i, doneIds && !doneIds.has(job.messageId) ? reportedFailed() : outcome)
       if (batch.states[i] !== DONE) cut?.after(record)
     }
   }

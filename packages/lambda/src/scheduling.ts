@@ -75,21 +75,3 @@ export function byGroup(records: readonly SQSRecord[]): number[][] {
   }
   return [...groups.values()]
 }
-
-/**
- * The ids a batch handler's result reports failed: none for `undefined`/`null`; every job's for a
- * result of the wrong shape (the safe side: nothing is lost); an identifier naming no job is ignored.
- */
-export function failedJobIds(jobs: ReadonlyArray<{ readonly messageId: string }>, result: unknown): Set<string> {
-  if (result === undefined || result === null) return new Set()
-  const failures = (result as { batchItemFailures?: unknown }).batchItemFailures
-  const all = () => new Set(jobs.map((j) => j.messageId))
-  if (!Array.isArray(failures)) return all()
-  const failed = new Set<string>()
-  for (const failure of failures) {
-    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier
-    if (typeof id !== 'string') return all()
-    failed.add(id)
-  }
-  return failed
-}

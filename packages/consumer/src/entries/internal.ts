@@ -7,6 +7,7 @@
  */
 export { KmsBreaker, SUSPECT_KMS_CODES, type SuspectVerdict } from '../breaker.ts'
 export { BreakerGate, type BreakerRule } from '../breaker-gate.ts'
+export { acknowledgedIds } from '../handler.ts'
 export {
   dataKeyOf,
   type MessageOpener,
