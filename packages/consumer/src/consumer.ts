@@ -109,6 +109,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
         // A long poll passes its own longer timeout (see the poller).
         requestTimeoutMs: o.requestTimeoutMs,
         maxAttempts: 3,
+        sqs: true,
       })
     this.#ownsOpener = options.opener === undefined
     this.#opener = options.opener ?? new EnvelopeOpener({ ...options, requestTimeoutMs: o.requestTimeoutMs })

@@ -92,6 +92,7 @@ class LambdaRuntime<T> {
         endpoint: options.endpoint,
         requestTimeoutMs: this.#options.requestTimeoutMs,
         maxAttempts: 3,
+        sqs: true,
       })
     this.#directory = new QueueDirectory(this.#sqs, this.#options.quarantineQueueUrl, this.#options.requestTimeoutMs)
     this.#breaker = new LambdaBreaker(this.#options, this.reporter)

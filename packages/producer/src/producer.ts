@@ -71,6 +71,7 @@ export class Producer<C extends ContentType = 'text'> {
         requestTimeoutMs: this.#options.requestTimeoutMs,
         // Our retry loop (sqsMaxAttempts, backoff) retries; the SDK's would multiply it.
         maxAttempts: 1,
+        sqs: true,
       })
     const secret = this.#options.deduplicationSecret
     this.#deduplication = secret ? new DeduplicationIds(secret) : undefined

@@ -14,4 +14,5 @@ export {
   timerOption,
 } from '../internal/option-checks.ts'
 export { queueUrlOption } from '../internal/queue-url.ts'
+export { sqsClientConfig } from '../internal/sqs-client.ts'
 export { describeValue } from '../redaction.ts'
