@@ -2,6 +2,11 @@ import { type Spread, spread } from './harness.ts'
 import { type CaseRuns, formatSize, messagesPerSecond, type RunCost } from './pipeline-support.ts'
 import type { Table, TargetCheck } from './suite.ts'
 
+// Issue 19's targets, at every size: throughput at defaults ≥ 0.9× the best raw ceiling, and
+// client CPU per message ≤ 0.9× the raw default SQS client's at the same sealed size.
+export const THROUGHPUT_TARGET = 0.9
+export const CPU_TARGET = 0.9
+
 /**
  * The raw ceiling of one round: the raw configuration with the highest throughput in that round
  * (all measured in the same round), so ours is compared with the best the SDK alone reached.

@@ -4,16 +4,25 @@ import { Consumer } from 'sqs-consumer'
 import { Producer } from 'sqs-producer'
 import type { BenchSettings, PipelineSettings } from '../harness.ts'
 import { type BenchLocalStack, benchLocalStack } from '../localstack.ts'
-import { bySize, type CpuPerMessage, ceilingAt, cpuCheck, cpuTable, summarise } from '../pipeline-ceiling.ts'
 import {
-  CASE_COLUMNS,
+  bySize,
+  CPU_TARGET,
+  type CpuPerMessage,
+  ceilingAt,
+  cpuCheck,
+  cpuTable,
+  summarise,
+  THROUGHPUT_TARGET,
+} from '../pipeline-ceiling.ts'
+import {
   type CaseRuns,
-  caseRows,
+  caseTable,
   countingSqs,
   drainRaw,
   formatSize,
   freshQueue,
   measureRun,
+  oursSqs,
   plainMessage,
   pool,
   type RunCost,
@@ -23,7 +32,7 @@ import {
   type WireMessage,
   wireBytes,
 } from '../pipeline-support.ts'
-import type { Suite, SuiteMeasurements, Table, TargetCheck } from '../suite.ts'
+import type { Suite, SuiteMeasurements, TargetCheck } from '../suite.ts'
 import { textOfSize } from './crypto-peers.ts'
 
 /** The quick preset's pipeline settings (`pnpm bench --quick`), also used when a caller gives none. */
@@ -150,7 +159,8 @@ function publishCases(bytes: number, plain: WireMessage, sealed: WireMessage): P
       name: PUBLISH.ours,
       message: sealed,
       run: async (ls, queueUrl, count) => {
-        const producer = new EnvelopeProducer({ queueUrl, sqs: ls.sqs, kms: ls.kms, kmsKeyId: ls.key.keyArn })
+        const sqs = oursSqs(ls)
+        const producer = new EnvelopeProducer({ queueUrl, sqs, kms: ls.kms, kmsKeyId: ls.key.keyArn })
         const jobs = Array.from({ length: count }, () => text)
         try {
           return await measureRun(ls, count, async () => {
@@ -160,6 +170,7 @@ function publishCases(bytes: number, plain: WireMessage, sealed: WireMessage): P
           })
         } finally {
           await producer.close()
+          sqs.destroy()
         }
       },
     },
@@ -187,9 +198,10 @@ async function consumeRun(
   count: number,
   message: WireMessage,
   drain: (counting: ReturnType<typeof countingSqs>) => Promise<() => Promise<unknown>>,
+  ours = false,
 ): Promise<RunCost> {
   await sendRaw(ls.sqs, queueUrl, count, message)
-  const counting = countingSqs(ls)
+  const counting = countingSqs(ls, ours)
   try {
     let stop: (() => Promise<unknown>) | undefined
     const run = await measureRun(ls, count, async () => {
@@ -214,23 +226,30 @@ function consumeCases(_bytes: number, plain: WireMessage, sealed: WireMessage): 
       })
   const ours = (pollers: number): PipelineCase['run'] => {
     return (ls, queueUrl, count) =>
-      consumeRun(ls, queueUrl, count, sealed, async ({ sqs }) => {
-        let opened = 0
-        const consumer = new EnvelopeConsumer<string>({
-          queueUrl,
-          sqs,
-          kms: ls.kms,
-          pollers,
-          handleMessage: (job: string) => {
-            if (job.length > 0) opened++
-          },
-        })
-        consumer.start()
-        return async () => {
-          await consumer.stop()
-          if (opened < count) throw new Error(`ours: ${opened} of ${count} jobs reached the handler`)
-        }
-      })
+      consumeRun(
+        ls,
+        queueUrl,
+        count,
+        sealed,
+        async ({ sqs }) => {
+          let opened = 0
+          const consumer = new EnvelopeConsumer<string>({
+            queueUrl,
+            sqs,
+            kms: ls.kms,
+            pollers,
+            handleMessage: (job: string) => {
+              if (job.length > 0) opened++
+            },
+          })
+          consumer.start()
+          return async () => {
+            await consumer.stop()
+            if (opened < count) throw new Error(`ours: ${opened} of ${count} jobs reached the handler`)
+          }
+        },
+        true,
+      )
   }
   return [
     {
@@ -267,24 +286,6 @@ function consumeCases(_bytes: number, plain: WireMessage, sealed: WireMessage): 
   ]
 }
 
-function caseTable(title: string, results: readonly CaseRuns[], ls: BenchLocalStack): Table {
-  return {
-    title,
-    note:
-      'Median (lowest–highest round). msg/s is wall-clock throughput; CPU µs/msg is CPU time per message of this ' +
-      'process (client) and of the LocalStack process (server' +
-      (ls.server.pid === null ? `: not measured, ${ls.server.why})` : `, /proc/${ls.server.pid}/stat)`) +
-      '; CPU-s/s is CPU seconds per wall second (2 cores: 2.00 is the whole machine).',
-    columns: CASE_COLUMNS,
-    rows: caseRows(results),
-  }
-}
-
-// Issue 19's targets, at every size: throughput at defaults ≥ 0.9× the best raw ceiling, and
-// client CPU per message ≤ 0.9× the raw default SQS client's at the same sealed size.
-const THROUGHPUT_TARGET = 0.9
-const CPU_TARGET = 0.9
-
 export const publishSuite: Suite = {
   name: 'publish',
   description:
@@ -292,7 +293,8 @@ export const publishSuite: Suite = {
     'round (order rotated): sqs-producer (plaintext, no encryption) with its defaults and with its best batch ' +
     'settings, the raw SQS client alone (default SQSClient, SendMessageBatch of 10) with 10 requests in flight at ' +
     'plaintext size and with 4, 10 and 16 in flight with the exact bytes of one of our sealed messages, and ours ' +
-    '(Producer with defaults, sealing every job with a LocalStack KMS data key). The raw ceiling is, round by ' +
+    '(Producer with defaults, sealing every job with a LocalStack KMS data key, on an SQS client with the settings ' +
+    'of the one it builds: MD5 checks off, the stringify JSON codec). The raw ceiling is, round by ' +
     'round, the best of the three sealed-size configurations. Targets: ours ≥ 0.9× the ceiling, and client CPU ' +
     'per message ≤ 0.9× the raw client with the same 10 requests in flight as ours.',
   async run(settings, log): Promise<SuiteMeasurements> {
@@ -360,7 +362,8 @@ export const consumeSuite: Suite = {
     'round: sqs-consumer (plaintext) with handleMessage at its defaults and handleMessageBatch with batchSize 10, ' +
     'the raw SQS client alone (default SQSClient, concurrent ReceiveMessage + DeleteMessageBatch loops) with 4 ' +
     'loops at plaintext size and with 1, 4 and 16 at sealed size, and ours (EnvelopeConsumer opening every job: ' +
-    'KMS Decrypt once, then the cache) with 1 poller and with its default 4. Sealed messages are copies of one ' +
+    'KMS Decrypt once, then the cache; on an SQS client with the settings of the one it builds: MD5 checks off, ' +
+    'the stringify JSON codec) with 1 poller and with its default 4. Sealed messages are copies of one ' +
     'sealed job. The raw ceiling is, round by round, the best of the 1, 4 and 16 loops at sealed size. Targets: ' +
     'ours at defaults ≥ 0.9× the ceiling, 1 poller ≥ 0.9× 1 raw loop, and client CPU per message ≤ 0.9× the raw ' +
     'client with the same 4 loops as ours.',
