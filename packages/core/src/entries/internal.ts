@@ -14,4 +14,26 @@ export {
   timerOption,
 } from '../internal/option-checks.ts'
 export { queueUrlOption } from '../internal/queue-url.ts'
+export {
+  fromTraceparent,
+  fromXrayHeader,
+  type TraceIds,
+  toTraceparent,
+  toXrayHeader,
+} from '../internal/trace-header.ts'
+export {
+  AWS_TRACE_HEADER,
+  carriedContext,
+  type Destination,
+  errorType,
+  loadOtelApi,
+  MessagingTracer,
+  messagingTracer,
+  type Settlement,
+  TRACEPARENT,
+  TRACESTATE,
+  type TraceSpan,
+  type TraceSpanContext,
+  type TracingOptions,
+} from '../internal/tracing.ts'
 export { describeValue } from '../redaction.ts'
