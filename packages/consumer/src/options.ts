@@ -1,6 +1,13 @@
 import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import type { OpenerOptions } from '@sqs-envelope/core'
-import { describeValue, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
+import {
+  describeValue,
+  integerOption,
+  invalidOption,
+  queueUrlOption,
+  type TracingOptions,
+  timerOption,
+} from '@sqs-envelope/core/internal'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
 import type { BatchHandler, MessageHandler } from './handler.ts'
 import type { MessageOpener } from './opening.ts'
@@ -19,7 +26,7 @@ export interface ConsumerLogger {
  * `kmsConcurrency`, …) apply to the one opener all pollers share. Every option in ms that becomes
  * a timer is at most 2147483647 (2^31 - 1, the longest a Node.js timer can wait; larger is refused).
  */
-export interface ConsumerOptions<T = unknown> extends OpenerOptions {
+export interface ConsumerOptions<T = unknown> extends OpenerOptions, TracingOptions {
   /** The queue, or queues, to consume. Each gets `pollers` pollers. Required. */
   readonly queueUrl: string | readonly string[]
   /** Called once per opened job; resolve to acknowledge (delete), throw to leave it for redelivery. */
