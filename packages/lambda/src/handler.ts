@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, SqsEnvelopeError } from '@sqs-envelope/core'
-import { createAwsClient } from '@sqs-envelope/core/internal'
+import { createAwsClient, messagingTracer, type TracingOptions, USER_AGENT } from '@sqs-envelope/core/internal'
 import { LambdaBreaker } from './breaker.ts'
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
 import { type LambdaHandlerOptions, type ResolvedLambdaOptions, resolveLambdaOptions } from './options.ts'
@@ -11,6 +11,7 @@ import { QueueDirectory } from './queues.ts'
 import { isFifoArn, RecordReader } from './records.ts'
 import { type LambdaEvents, LambdaReporter } from './reporting.ts'
 import { Deadline } from './running.ts'
+import { LambdaTracing } from './tracing.ts'
 
 /** A snapshot of counters since the handler was created (across the invocations of a warm environment). */
 export interface LambdaMetrics {
@@ -106,6 +107,7 @@ class LambdaRuntime<T> {
       concurrency: this.#options.concurrency,
       skipGroupOnError: this.#options.skipGroupOnError,
       handlerTimeoutMs: this.#options.handlerTimeoutMs,
+      tracing: lambdaTracing(options),
     })
   }
 
@@ -186,6 +188,12 @@ class LambdaRuntime<T> {
 }
 
 /** The records by source queue ARN, in order (an event source mapping sends one queue's). */
+/** The handler's spans; undefined when tracing is off. */
+function lambdaTracing(options: TracingOptions): LambdaTracing | undefined {
+  const tracer = messagingTracer('@sqs-envelope/lambda', USER_AGENT[1] ?? '0.0.0', options)
+  return tracer === undefined ? undefined : new LambdaTracing(tracer)
+}
+
 function bySource(records: readonly SQSRecord[]): Iterable<[string, readonly SQSRecord[]]> {
   if (records.length === 0) return []
   const first = sourceOf(records[0] as SQSRecord)
