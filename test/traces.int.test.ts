@@ -6,6 +6,12 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs'
 import { type Context, type ContextManager, context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics'
+import {
   BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
@@ -76,13 +82,37 @@ function idOf(span: ReadableSpan | undefined) {
   return span?.spanContext().spanId
 }
 
-async function consumeOnce(queueUrl: string, expected: number) {
+/** A meter provider whose reader collects on demand; the sums of its counters by name. */
+function meterWithReader() {
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: 3_600_000,
+  })
+  const meterProvider = new MeterProvider({ readers: [reader] })
+  const collect = async () => {
+    const { resourceMetrics } = await reader.collect()
+    const sums: Record<string, number> = {}
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        for (const point of metric.dataPoints) {
+          const value = typeof point.value === 'number' ? point.value : (point.value as { count: number }).count
+          sums[metric.descriptor.name] = (sums[metric.descriptor.name] ?? 0) + value
+        }
+      }
+    }
+    return { sums, text: JSON.stringify(resourceMetrics.scopeMetrics) }
+  }
+  return { meterProvider, collect }
+}
+
+async function consumeOnce(queueUrl: string, expected: number, extra: { meterProvider?: MeterProvider } = {}) {
   const handled: Array<{ job: string; messageId: string; activeTraceId: string | undefined }> = []
   const consumer = new EnvelopeConsumer<string>({
     queueUrl,
     sqs,
     kms,
     tracerProvider,
+    ...extra,
     waitTimeSeconds: 1,
     handleMessage: (job, ctx) => {
       handled.push({ job, messageId: ctx.messageId, activeTraceId: trace.getActiveSpan()?.spanContext().traceId })
@@ -214,6 +244,30 @@ describe('traces against LocalStack', () => {
       expect(process.status.code).toBe(failed ? 2 : 0)
       if (failed) expect(process.attributes['error.type']).toBe('TypeError')
     }
+  }, 60_000)
+
+  it('metrics from the diagnostics channels: one subscription per meter provider, so each job is counted once across a producer and a consumer', async () => {
+    const { key, queue } = await fixture.newQueueWithKey({ prefix: 'traces-metrics' })
+    const { meterProvider, collect } = meterWithReader()
+    const producer = new Producer({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId, meterProvider })
+    const sent = await producer.send([`${MARKER}-m1`, `${MARKER}-m2`, `${MARKER}-m3`])
+    expect(sent.every((r) => r.ok)).toBe(true)
+    await consumeOnce(queue.queueUrl, 3, { meterProvider })
+    const { sums, text } = await collect()
+    await producer.close()
+    expect(sums).toMatchObject({
+      'sqs_envelope.producer.messages.sent': 3,
+      'sqs_envelope.producer.batch.duration': 1,
+      'sqs_envelope.consumer.messages.received': 3,
+      'sqs_envelope.consumer.messages.processed': 3,
+    })
+    expect(text).toContain(queue.queueUrl.split('/').pop())
+    expect(findLeaks(text, MARKER, dataKeys)).toEqual([])
+    // Both released: nothing is recorded after close.
+    const untracked = new Producer({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: key.keyId })
+    expect((await untracked.send('untracked'))[0]?.ok).toBe(true)
+    await untracked.close()
+    expect((await collect()).sums['sqs_envelope.producer.messages.sent']).toBe(3)
   }, 60_000)
 
   it('no exported span carries the plaintext, a body, a token or a data key', () => {

@@ -4,6 +4,7 @@ import { EnvelopeOpener, SqsEnvelopeError } from '@sqs-envelope/core'
 import {
   AWS_TRACE_HEADER,
   backoffMs,
+  channelMetrics,
   createAwsClient,
   delay,
   messagingTracer,
@@ -100,6 +101,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   readonly #queues: QuarantineTarget[]
   /** Undefined when tracing is off: one check per batch and per message. */
   readonly #tracing: ConsumerTracing | undefined
+  readonly #releaseMetrics: (() => void) | undefined
   /** FIFO jobs handled and awaiting sqs-consumer's delete: `message_processed` once it deleted them. */
   readonly #outcomes = new Map<Message, MessageRef>()
   readonly #chores = new Set<Promise<unknown>>()
@@ -154,6 +156,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       this.#tracing,
     )
     this.#queues = o.queueUrls.map((queueUrl) => ({ queueUrl }))
+    this.#releaseMetrics = channelMetrics(options)
   }
 
   /** Same as `new EnvelopeConsumer(options)`, as in sqs-consumer. */
@@ -272,6 +275,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     this.#released = true
     if (this.#ownsOpener) await this.#opener.close()
     if (this.#ownsSqs) this.#sqs.destroy()
+    this.#releaseMetrics?.()
   }
 
   /** Same as `close()`. */

@@ -4,6 +4,7 @@ import {
   describeValue,
   integerOption,
   invalidOption,
+  type MetricsOptions,
   queueUrlOption,
   type TracingOptions,
   timerOption,
@@ -26,7 +27,7 @@ export interface ConsumerLogger {
  * `kmsConcurrency`, …) apply to the one opener all pollers share. Every option in ms that becomes
  * a timer is at most 2147483647 (2^31 - 1, the longest a Node.js timer can wait; larger is refused).
  */
-export interface ConsumerOptions<T = unknown> extends OpenerOptions, TracingOptions {
+export interface ConsumerOptions<T = unknown> extends OpenerOptions, TracingOptions, MetricsOptions {
   /** The queue, or queues, to consume. Each gets `pollers` pollers. Required. */
   readonly queueUrl: string | readonly string[]
   /** Called once per opened job; resolve to acknowledge (delete), throw to leave it for redelivery. */

@@ -1,7 +1,13 @@
 import type { EventEmitter } from 'node:events'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, SqsEnvelopeError } from '@sqs-envelope/core'
-import { createAwsClient, messagingTracer, type TracingOptions, USER_AGENT } from '@sqs-envelope/core/internal'
+import {
+  channelMetrics,
+  createAwsClient,
+  messagingTracer,
+  type TracingOptions,
+  USER_AGENT,
+} from '@sqs-envelope/core/internal'
 import { LambdaBreaker } from './breaker.ts'
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
 import { type LambdaHandlerOptions, type ResolvedLambdaOptions, resolveLambdaOptions } from './options.ts'
@@ -77,6 +83,7 @@ class LambdaRuntime<T> {
   readonly #directory: QueueDirectory
   readonly #breaker: LambdaBreaker
   readonly #processor: RecordProcessor<T>
+  readonly #releaseMetrics: (() => void) | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: LambdaHandlerOptions<T>) {
@@ -109,6 +116,7 @@ class LambdaRuntime<T> {
       handlerTimeoutMs: this.#options.handlerTimeoutMs,
       tracing: lambdaTracing(options),
     })
+    this.#releaseMetrics = channelMetrics(options)
   }
 
   async invoke(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
@@ -182,18 +190,19 @@ class LambdaRuntime<T> {
     this.#closing ??= (async () => {
       if (this.#ownsOpener) await this.#opener.close()
       if (this.#ownsSqs) this.#sqs.destroy()
+      this.#releaseMetrics?.()
     })()
     return this.#closing
   }
 }
 
-/** The records by source queue ARN, in order (an event source mapping sends one queue's). */
 /** The handler's spans; undefined when tracing is off. */
 function lambdaTracing(options: TracingOptions): LambdaTracing | undefined {
   const tracer = messagingTracer('@sqs-envelope/lambda', USER_AGENT[1] ?? '0.0.0', options)
   return tracer === undefined ? undefined : new LambdaTracing(tracer)
 }
 
+/** The records by source queue ARN, in order (an event source mapping sends one queue's). */
 function bySource(records: readonly SQSRecord[]): Iterable<[string, readonly SQSRecord[]]> {
   if (records.length === 0) return []
   const first = sourceOf(records[0] as SQSRecord)

@@ -6,6 +6,7 @@ import {
   booleanOption,
   integerOption,
   invalidOption,
+  type MetricsOptions,
   queueUrlOption,
   type TracingOptions,
   timerOption,
@@ -17,7 +18,7 @@ import {
  * opener every invocation of a warm environment shares. `region`, `endpoint` and
  * `requestTimeoutMs` apply to the SQS client too.
  */
-export interface LambdaHandlerOptions<T = unknown> extends OpenerOptions, TracingOptions {
+export interface LambdaHandlerOptions<T = unknown> extends OpenerOptions, TracingOptions, MetricsOptions {
   /** Called once per opened job; resolve to succeed, throw to have the record delivered again. */
   readonly handleMessage?: MessageHandler<T>
   /** Called once per invocation with the jobs that opened; takes precedence over `handleMessage`. */

@@ -1,6 +1,6 @@
 import { type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import { type EncryptionContext, EnvelopeSealer, SqsEnvelopeError } from '@sqs-envelope/core'
-import { createAwsClient, messagingTracer, USER_AGENT, untilAborted } from '@sqs-envelope/core/internal'
+import { channelMetrics, createAwsClient, messagingTracer, USER_AGENT, untilAborted } from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
 import pLimit from 'p-limit'
 import { BatchSending } from './batch.ts'
@@ -54,6 +54,7 @@ export class Producer<C extends ContentType = 'text'> {
   // FIFO: per group, the gate of the latest send that has messages of it.
   readonly #groupTails = new Map<string, Promise<void>>()
   readonly #counts: Counts = { messagesSent: 0, messagesFailed: 0, batches: 0, retries: 0, bytesSent: 0 }
+  readonly #releaseMetrics: (() => void) | undefined
   #queue: Promise<QueueInfo> | undefined
   #closing: Promise<void> | undefined
 
@@ -80,6 +81,7 @@ export class Producer<C extends ContentType = 'text'> {
     this.#requests = new QueueRequests(this.#sqs, this.#ownsSqs, this.#options)
     this.#batches = new BatchSending(this.#requests, this.#options, this.#counts, tracing)
     this.#limit = pLimit(this.#options.concurrency)
+    this.#releaseMetrics = channelMetrics(options)
   }
 
   /** The queue this producer sends to. */
@@ -155,6 +157,7 @@ export class Producer<C extends ContentType = 'text'> {
       await Promise.allSettled([...this.#inFlight])
       if (this.#ownsSealer) this.#sealer.close()
       if (this.#ownsSqs) this.#sqs.destroy()
+      this.#releaseMetrics?.()
     })()
     return this.#closing
   }
@@ -321,6 +324,8 @@ function sealerFor(options: ProducerOptions<ContentType>): {
     tracing: _t,
     tracerProvider: _p,
     traceAttributes: _a,
+    metrics: _m,
+    meterProvider: _mp,
     ...sealerOptions
   } = options
   return {
