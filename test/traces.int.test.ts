@@ -3,7 +3,7 @@
 // spans form one trace through the AWSTraceHeader system attribute (no message attribute spent),
 // and no exported span carries a secret.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs'
+import { type Message, type MessageAttributeValue, SendMessageCommand } from '@aws-sdk/client-sqs'
 import { type Context, type ContextManager, context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import {
   AggregationTemporality,
@@ -244,6 +244,41 @@ describe('traces against LocalStack', () => {
       expect(process.status.code).toBe(failed ? 2 : 0)
       if (failed) expect(process.attributes['error.type']).toBe('TypeError')
     }
+  }, 60_000)
+
+  it('poison sent by another tool with its own AWSTraceHeader: the process span continues that trace, error status BODY_NOT_JSON, quarantine recorded', async () => {
+    const queue = await fixture.newQueue({ prefix: 'traces-poison', deadLetterQueue: true })
+    const from = exporter.getFinishedSpans().length
+    const header = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.queueUrl,
+        MessageBody: `not json ${MARKER}`,
+        MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: header } },
+      }),
+    )
+    const consumer = new EnvelopeConsumer<string>({
+      queueUrl: queue.queueUrl,
+      sqs,
+      kms,
+      tracerProvider,
+      waitTimeSeconds: 1,
+      handleMessage: () => {},
+    })
+    let quarantined = 0
+    consumer.on('message_quarantined', () => quarantined++)
+    consumer.start()
+    try {
+      await waitFor(() => quarantined === 1, 20_000, 'the poison quarantined')
+      await consumer.onIdle()
+    } finally {
+      await consumer.close()
+    }
+    const [process] = spansSince(from).named('process ')
+    expect(process?.spanContext().traceId).toBe('5759e988bd862e3fe1be46a994272793')
+    expect(process?.parentSpanContext).toMatchObject({ spanId: '53995c3f42cd8ad8', isRemote: true })
+    expect(process?.status).toEqual({ code: 2, message: 'BODY_NOT_JSON' })
+    expect(process?.events.map((e) => e.attributes?.['sqs_envelope.settlement'])).toEqual(['quarantine'])
   }, 60_000)
 
   it('metrics from the diagnostics channels: one subscription per meter provider, so each job is counted once across a producer and a consumer', async () => {
