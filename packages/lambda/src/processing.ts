@@ -153,17 +153,13 @@ export class RecordProcessor<T> {
     let outcome: HandlerOutcome
     if (timeoutMs === undefined) {
       const context = new RecordContext(record, batch.queueUrl, opened, batch.deadline.signal)
-      outcome = await this.#traced(batch, i, () =>
-        runHandler(handler, opened.value as T, context, batch.deadline.aborted),
-      )
+      outcome = await this.#runHandler(batch, i, handler, opened.value as T, context, batch.deadline.aborted)
     } else {
       const timeout = new AbortController()
       const timer = setTimeout(() => timeout.abort(handlerTimeout(timeoutMs)), timeoutMs)
       const signal = AbortSignal.any([batch.deadline.signal, timeout.signal])
       const context = new RecordContext(record, batch.queueUrl, opened, signal)
-      outcome = await this.#traced(batch, i, () =>
-        runHandler(handler, opened.value as T, context, abortOutcome(signal)),
-      )
+      outcome = await this.#runHandler(batch, i, handler, opened.value as T, context, abortOutcome(signal))
       clearTimeout(timer)
     }
     this.#settle(batch, i, outcome)
@@ -182,11 +178,19 @@ export class RecordProcessor<T> {
     }
   }
 
-  /** Runs a handler with record `i`'s process span active, when tracing is on. */
-  #traced<R>(batch: Batch, i: number, run: () => R): R {
+  /** runHandler, with record `i`'s process span active when tracing is on (and no closure when it is off). */
+  #runHandler(
+    batch: Batch,
+    i: number,
+    handler: MessageHandler<T>,
+    value: T,
+    context: RecordContext,
+    aborted: Promise<HandlerOutcome>,
+  ): Promise<HandlerOutcome> {
     const tracing = this.#parts.tracing
     const spans = tracing === undefined ? undefined : this.#spans.get(batch)
-    return spans === undefined ? run() : (tracing as LambdaTracing).inSpan(spans, i, run)
+    if (spans === undefined) return runHandler(handler, value, context, aborted)
+    return (tracing as LambdaTracing).inSpan(spans, i, () => runHandler(handler, value, context, aborted))
   }
 
   #traceOpenFailed(batch: Batch, i: number, error: unknown, quarantined: boolean): void {

@@ -197,16 +197,17 @@ function endSendSpan(
 }
 
 function toEntry({ job, body, attributes, deduplicationId, trace }: SealedJob): SendMessageBatchRequestEntry {
-  return {
+  const entry: SendMessageBatchRequestEntry = {
     Id: entryIdFor(job.index),
     MessageBody: body,
     MessageAttributes: attributes,
     ...(job.groupId === undefined ? {} : { MessageGroupId: job.groupId }),
     ...(deduplicationId === undefined ? {} : { MessageDeduplicationId: deduplicationId }),
     ...(job.delaySeconds === undefined ? {} : { DelaySeconds: job.delaySeconds }),
-    // A system attribute: it takes none of the 10 message attribute slots.
-    ...(trace?.header === undefined
-      ? {}
-      : { MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: trace.header } } }),
   }
+  // A system attribute: it takes none of the 10 message attribute slots. Set only when tracing is on.
+  if (trace?.header !== undefined) {
+    entry.MessageSystemAttributes = { AWSTraceHeader: { DataType: 'String', StringValue: trace.header } }
+  }
+  return entry
 }
