@@ -1,7 +1,8 @@
 import { SqsEnvelopeError } from '@sqs-envelope/core'
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { clientConfig, collect, describeError, durationMs, EXIT, integerIn, keyValue } from './common.ts'
+import { clientConfig } from './aws.ts'
+import { collect, describeError, durationMs, EXIT, integerIn, keyValue } from './common.ts'
 
 describe('option parsers', () => {
   it('durationMs reads ms, s, m and bare seconds', () => {
