@@ -3,7 +3,7 @@ import { type DataKeyLimits, DataKeyPool } from './data-key-pool.ts'
 import { isSqsEnvelopeError } from './errors.ts'
 import { KmsGateway } from './kms/gateway.ts'
 import { MetricsRecorder } from './metrics.ts'
-import { awsError, fakeKms } from './test-support/fake-kms.ts'
+import { awsError, FAST_KMS_POLICY, fakeKms } from './test-support/fake-kms.ts'
 
 const roomy: DataKeyLimits = {
   reuse: true,
@@ -13,7 +13,7 @@ const roomy: DataKeyLimits = {
   maxLiveKeys: 1000,
   maxBodyBytes: 1 << 20,
 }
-const policy = { concurrency: 4, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 1 }
+const policy = FAST_KMS_POLICY
 
 function setup(limits: Partial<DataKeyLimits> = {}) {
   const kms = fakeKms()

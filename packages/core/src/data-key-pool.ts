@@ -4,6 +4,7 @@ import type { EncryptionContext } from './context.ts'
 import { canonicalContext, kmsContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { Fernet } from './fernet.ts'
+import { abortedWaiting } from './internal/abort.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
 import { MAX_DATA_KEY_BYTES } from './wire.ts'
@@ -429,10 +430,6 @@ export class DataKeyPool {
 
 function closedError(): SqsEnvelopeError {
   return new SqsEnvelopeError('CLOSED', 'the sealer is closed')
-}
-
-function abortedWaiting(signal: AbortSignal): SqsEnvelopeError {
-  return new SqsEnvelopeError('ABORTED', 'the seal was aborted', { cause: signal.reason })
 }
 
 /** A Fernet over the plaintext data key; the KMS buffer is zero-filled at once. */

@@ -20,7 +20,7 @@ export {
 } from './fernet.ts'
 export type { KmsMetrics } from './metrics.ts'
 export { type EnvelopeMessage, EnvelopeOpener, type OpenedMessage, type OpenOptions } from './opener.ts'
-export { DEFAULTS, type KmsOptions, type OpenerOptions, type SealerOptions } from './options.ts'
+export { CORE_DEFAULTS, DEFAULTS, type KmsOptions, type OpenerOptions, type SealerOptions } from './options.ts'
 export { EnvelopeSealer, type SealedMessage, type SealOptions } from './sealer.ts'
 export type {
   ContentType,

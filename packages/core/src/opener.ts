@@ -82,7 +82,7 @@ export class EnvelopeOpener {
 
   constructor(options: OpenerOptions = {}) {
     this.#options = resolveOpenerOptions(options)
-    const { kms, owned } = kmsClientFor(options)
+    const { kms, owned } = kmsClientFor(this.#options.kms)
     this.#kms = kms
     this.#ownsKms = owned
     this.#gateway = new KmsGateway(kms, this.#options.kms, this.#metrics, owned)

@@ -1,8 +1,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { MAX_TIMER_MS } from './internal/option-checks.ts'
 import type { KmsMetrics } from './metrics.ts'
 import {
+  CORE_DEFAULTS,
   DEFAULTS,
-  MAX_TIMER_MS,
   type OpenerOptions,
   resolveOpenerOptions,
   resolveSealerOptions,
@@ -21,10 +22,14 @@ describe('sealer options', () => {
   it('resolves every default in one place', () => {
     expect(resolveSealerOptions({ kmsKeyId: 'alias/a' })).toEqual({
       kms: {
-        concurrency: DEFAULTS.kmsConcurrency,
-        maxAttempts: DEFAULTS.kmsMaxAttempts,
-        retryBaseDelayMs: DEFAULTS.kmsRetryBaseDelayMs,
-        retryMaxDelayMs: DEFAULTS.kmsRetryMaxDelayMs,
+        kms: undefined,
+        region: undefined,
+        endpoint: undefined,
+        kmsConcurrency: CORE_DEFAULTS.kmsConcurrency,
+        kmsMaxAttempts: CORE_DEFAULTS.kmsMaxAttempts,
+        kmsRetryBaseDelayMs: CORE_DEFAULTS.kmsRetryBaseDelayMs,
+        kmsRetryMaxDelayMs: CORE_DEFAULTS.kmsRetryMaxDelayMs,
+        requestTimeoutMs: 10_000,
       },
       kmsKeyId: 'alias/a',
       encryptionContext: undefined,
@@ -100,6 +105,7 @@ describe('timer options stay within what timers can do', () => {
     ['maxDataKeyAgeMs', () => resolveSealerOptions({ kmsKeyId: 'k', maxDataKeyAgeMs: TOO_LONG })],
     ['kmsRetryBaseDelayMs', () => resolveSealerOptions({ kmsKeyId: 'k', kmsRetryBaseDelayMs: TOO_LONG })],
     ['kmsRetryMaxDelayMs', () => resolveOpenerOptions({ kmsRetryMaxDelayMs: TOO_LONG })],
+    ['requestTimeoutMs', () => resolveOpenerOptions({ requestTimeoutMs: TOO_LONG })],
     ['dataKeyCacheTtlMs', () => resolveOpenerOptions({ dataKeyCacheTtlMs: TOO_LONG })],
     ['failedDataKeyCacheTtlMs', () => resolveOpenerOptions({ failedDataKeyCacheTtlMs: TOO_LONG })],
   ])('%s ≥ 2^31 ms is rejected, not left to fire after 1 ms', (name, resolve) => {
@@ -111,6 +117,27 @@ describe('timer options stay within what timers can do', () => {
   it('2^31 - 1 ms, the longest a timer waits, is accepted', () => {
     expect(resolveSealerOptions({ kmsKeyId: 'k', maxDataKeyAgeMs: MAX_TIMER_MS }).maxDataKeyAgeMs).toBe(MAX_TIMER_MS)
     expect(resolveOpenerOptions({ dataKeyCacheTtlMs: MAX_TIMER_MS }).dataKeyCacheTtlMs).toBe(MAX_TIMER_MS)
+  })
+})
+
+describe('KMS options', () => {
+  it('are resolved under their own names, the region, endpoint and client passed on as given', () => {
+    expect(
+      resolveOpenerOptions({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', requestTimeoutMs: 250 }).kms,
+    ).toMatchObject({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', requestTimeoutMs: 250 })
+  })
+
+  it.each([
+    [{ requestTimeoutMs: 0 }, 'requestTimeoutMs must be an integer from 1 to 2147483647; received 0'],
+    [{ requestTimeoutMs: '10s' }, 'requestTimeoutMs must be an integer from 1 to 2147483647; received "10s"'],
+  ])('rejects %j like the other timer options', (options, message) => {
+    expect(optionError(() => resolveOpenerOptions(options as never))).toBe(message)
+    expect(optionError(() => resolveSealerOptions({ kmsKeyId: 'k', ...options } as never))).toBe(message)
+  })
+
+  it('DEFAULTS is the deprecated alias of CORE_DEFAULTS', () => {
+    expect(DEFAULTS).toBe(CORE_DEFAULTS)
+    expect(CORE_DEFAULTS.requestTimeoutMs).toBe(10_000)
   })
 })
 

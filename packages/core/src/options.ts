@@ -1,14 +1,17 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { contextProblem, type EncryptionContext } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
-import { describeValue } from './redaction.ts'
-import { CONTENT_TYPES, type ContentType, MAX_BODY_BYTES } from './wire.ts'
+import {
+  booleanOption,
+  contentTypeOption,
+  integerOption,
+  invalidOption,
+  timerOption,
+} from './internal/option-checks.ts'
+import { type ContentType, MAX_BODY_BYTES } from './wire.ts'
 
-/**
- * Longest delay a Node.js timer can wait, in ms (2^31 - 1, about 24.8 days). A longer
- * `setTimeout` fires after 1 ms instead, so every option that becomes a timer stops here.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1
+// Every option that becomes a timer stops at 2147483647 ms: why, once, on MAX_TIMER_MS
+// (internal/option-checks.ts) and under "Timers" in the README.
 
 /** How to reach KMS and how hard to lean on it. Shared by sealers and openers. */
 export interface KmsOptions {
@@ -33,12 +36,18 @@ export interface KmsOptions {
    */
   readonly kmsMaxAttempts?: number
   /**
-   * Base of the full-jitter exponential backoff between attempts, in ms. Integer from 0 to
-   * 2147483647 (2^31 - 1, the longest a timer can wait). Applies with `kmsMaxAttempts`. @defaultValue 50
+   * Base of the exponential backoff between attempts (equal jitter: half fixed, half random), in
+   * ms. Integer from 0 to 2147483647. Applies with `kmsMaxAttempts`. @defaultValue 50
    */
   readonly kmsRetryBaseDelayMs?: number
   /** Cap of one backoff, in ms. Integer from kmsRetryBaseDelayMs to 2147483647. @defaultValue 2000 */
   readonly kmsRetryMaxDelayMs?: number
+  /**
+   * Longest wait for one KMS request, in ms, also on an injected client; a request that runs
+   * out counts as KMS_UNAVAILABLE (transient, retried). Integer from 1 to 2147483647.
+   * @defaultValue 10000
+   */
+  readonly requestTimeoutMs?: number
 }
 
 /** Options of {@link EnvelopeSealer}. */
@@ -56,8 +65,7 @@ export interface SealerOptions extends KmsOptions {
    */
   readonly reuse?: boolean
   /**
-   * Retire a data key this long after KMS made it, in ms. Integer from 1 to 2147483647
-   * (2^31 - 1, the longest a timer can wait; larger values are rejected, not clamped).
+   * Retire a data key this long after KMS made it, in ms. Integer from 1 to 2147483647.
    * @defaultValue 300000 (5 minutes)
    */
   readonly maxDataKeyAgeMs?: number
@@ -105,8 +113,7 @@ export interface OpenerOptions extends KmsOptions {
   /** Most unwrapped data keys cached at once (LRU). Integer ≥ 1. @defaultValue 1000 */
   readonly dataKeyCacheMaxEntries?: number
   /**
-   * How long an unwrapped data key stays cached, in ms. Integer from 1 to 2147483647
-   * (2^31 - 1, the longest a timer can wait; larger values are rejected, not clamped).
+   * How long an unwrapped data key stays cached, in ms. Integer from 1 to 2147483647.
    * @defaultValue 600000 (10 minutes)
    */
   readonly dataKeyCacheTtlMs?: number
@@ -115,8 +122,8 @@ export interface OpenerOptions extends KmsOptions {
    * not in `allowedKmsKeyArns`, malformed request) is remembered, in ms, so that more
    * messages with the same junk fail at once without another Decrypt. At most
    * `dataKeyCacheMaxEntries` are remembered. Refusals that an operator can undo (access
-   * denied, key disabled) and transient failures are never remembered. Integer from 0
-   * (off) to 2147483647.
+   * denied, key disabled) and transient failures are never remembered. Integer from
+   * 0 (off) to 2147483647.
    * @defaultValue 60000 (1 minute)
    */
   readonly failedDataKeyCacheTtlMs?: number
@@ -131,11 +138,12 @@ export interface OpenerOptions extends KmsOptions {
  * messages per second. The opener keeps keys twice as long as a sender uses
  * them, so messages that sat in the queue for a while still hit the cache.
  */
-export const DEFAULTS = {
+export const CORE_DEFAULTS = {
   kmsConcurrency: 10,
   kmsMaxAttempts: 5,
   kmsRetryBaseDelayMs: 50,
   kmsRetryMaxDelayMs: 2000,
+  requestTimeoutMs: 10_000,
   contentType: 'text',
   reuse: true,
   maxDataKeyAgeMs: 300_000,
@@ -148,47 +156,8 @@ export const DEFAULTS = {
   failedDataKeyCacheTtlMs: 60_000,
 } as const satisfies Partial<Record<keyof SealerOptions | keyof OpenerOptions, unknown>>
 
-/** The `OPTION_INVALID` error for option `name`: what it must be and (briefly) what it received. */
-export function invalidOption(name: string, expected: string, value: unknown): SqsEnvelopeError {
-  return new SqsEnvelopeError('OPTION_INVALID', `${name} must be ${expected}; received ${describeValue(value)}`)
-}
-
-/** An integer option in [`min`, `max`], or its default when undefined. */
-export function integerOption(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min = 1,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalidOption(
-      name,
-      max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`,
-      value,
-    )
-  }
-  return value
-}
-
-/** A duration that becomes a timer: at most {@link MAX_TIMER_MS}, which Node.js timers can wait. */
-export function timerOption(name: string, value: unknown, fallback: number, min = 1): number {
-  return integerOption(name, value, fallback, min, MAX_TIMER_MS)
-}
-
-export function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw invalidOption(name, 'a boolean', value)
-  return value
-}
-
-export function contentTypeOption(name: string, value: unknown, fallback: ContentType): ContentType {
-  if (value === undefined) return fallback
-  if (!CONTENT_TYPES.includes(value as ContentType))
-    throw invalidOption(name, `one of ${CONTENT_TYPES.join(', ')}`, value)
-  return value as ContentType
-}
+/** @deprecated Renamed {@link CORE_DEFAULTS} (one naming pattern across the packages); removed in the next release. */
+export const DEFAULTS = CORE_DEFAULTS
 
 /** An encryption context, by the rules of {@link contextProblem} (the same rules the opener applies). */
 export function contextOption(name: string, value: unknown): EncryptionContext | undefined {
@@ -202,29 +171,43 @@ export function contextOption(name: string, value: unknown): EncryptionContext |
   return Object.freeze({ ...(value as Record<string, string>) })
 }
 
+/** The KMS options, resolved under their own names; `kms`, `region` and `endpoint` go to the SDK as given. */
 export interface ResolvedKmsOptions {
-  readonly concurrency: number
-  readonly maxAttempts: number
-  readonly retryBaseDelayMs: number
-  readonly retryMaxDelayMs: number
+  readonly kms: KMSClient | undefined
+  readonly region: string | undefined
+  readonly endpoint: string | undefined
+  readonly kmsConcurrency: number
+  readonly kmsMaxAttempts: number
+  readonly kmsRetryBaseDelayMs: number
+  readonly kmsRetryMaxDelayMs: number
+  readonly requestTimeoutMs: number
 }
 
 export function resolveKmsOptions(options: KmsOptions): ResolvedKmsOptions {
-  const retryBaseDelayMs = timerOption(
+  const kmsRetryBaseDelayMs = timerOption(
     'kmsRetryBaseDelayMs',
     options.kmsRetryBaseDelayMs,
-    DEFAULTS.kmsRetryBaseDelayMs,
+    CORE_DEFAULTS.kmsRetryBaseDelayMs,
     0,
   )
-  const retryMaxDelayMs = timerOption('kmsRetryMaxDelayMs', options.kmsRetryMaxDelayMs, DEFAULTS.kmsRetryMaxDelayMs, 0)
-  if (retryMaxDelayMs < retryBaseDelayMs) {
-    throw invalidOption('kmsRetryMaxDelayMs', `≥ kmsRetryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs)
+  const kmsRetryMaxDelayMs = timerOption(
+    'kmsRetryMaxDelayMs',
+    options.kmsRetryMaxDelayMs,
+    CORE_DEFAULTS.kmsRetryMaxDelayMs,
+    0,
+  )
+  if (kmsRetryMaxDelayMs < kmsRetryBaseDelayMs) {
+    throw invalidOption('kmsRetryMaxDelayMs', `≥ kmsRetryBaseDelayMs (${kmsRetryBaseDelayMs})`, kmsRetryMaxDelayMs)
   }
   return {
-    concurrency: integerOption('kmsConcurrency', options.kmsConcurrency, DEFAULTS.kmsConcurrency),
-    maxAttempts: integerOption('kmsMaxAttempts', options.kmsMaxAttempts, DEFAULTS.kmsMaxAttempts),
-    retryBaseDelayMs,
-    retryMaxDelayMs,
+    kms: options.kms,
+    region: options.region,
+    endpoint: options.endpoint,
+    kmsConcurrency: integerOption('kmsConcurrency', options.kmsConcurrency, CORE_DEFAULTS.kmsConcurrency),
+    kmsMaxAttempts: integerOption('kmsMaxAttempts', options.kmsMaxAttempts, CORE_DEFAULTS.kmsMaxAttempts),
+    kmsRetryBaseDelayMs,
+    kmsRetryMaxDelayMs,
+    requestTimeoutMs: timerOption('requestTimeoutMs', options.requestTimeoutMs, CORE_DEFAULTS.requestTimeoutMs),
   }
 }
 
@@ -250,17 +233,21 @@ export function resolveSealerOptions(options: SealerOptions): ResolvedSealerOpti
     kms: resolveKmsOptions(options),
     kmsKeyId: options.kmsKeyId,
     encryptionContext: contextOption('encryptionContext', options.encryptionContext),
-    contentType: contentTypeOption('contentType', options.contentType, DEFAULTS.contentType),
-    reuse: booleanOption('reuse', options.reuse, DEFAULTS.reuse),
-    maxDataKeyAgeMs: timerOption('maxDataKeyAgeMs', options.maxDataKeyAgeMs, DEFAULTS.maxDataKeyAgeMs),
+    contentType: contentTypeOption('contentType', options.contentType, CORE_DEFAULTS.contentType),
+    reuse: booleanOption('reuse', options.reuse, CORE_DEFAULTS.reuse),
+    maxDataKeyAgeMs: timerOption('maxDataKeyAgeMs', options.maxDataKeyAgeMs, CORE_DEFAULTS.maxDataKeyAgeMs),
     maxMessagesPerDataKey: integerOption(
       'maxMessagesPerDataKey',
       options.maxMessagesPerDataKey,
-      DEFAULTS.maxMessagesPerDataKey,
+      CORE_DEFAULTS.maxMessagesPerDataKey,
     ),
-    maxBytesPerDataKey: integerOption('maxBytesPerDataKey', options.maxBytesPerDataKey, DEFAULTS.maxBytesPerDataKey),
-    maxLiveDataKeys: integerOption('maxLiveDataKeys', options.maxLiveDataKeys, DEFAULTS.maxLiveDataKeys),
-    maxBodyBytes: integerOption('maxBodyBytes', options.maxBodyBytes, DEFAULTS.maxBodyBytes, 1, MAX_BODY_BYTES),
+    maxBytesPerDataKey: integerOption(
+      'maxBytesPerDataKey',
+      options.maxBytesPerDataKey,
+      CORE_DEFAULTS.maxBytesPerDataKey,
+    ),
+    maxLiveDataKeys: integerOption('maxLiveDataKeys', options.maxLiveDataKeys, CORE_DEFAULTS.maxLiveDataKeys),
+    maxBodyBytes: integerOption('maxBodyBytes', options.maxBodyBytes, CORE_DEFAULTS.maxBodyBytes, 1, MAX_BODY_BYTES),
   }
 }
 
@@ -292,13 +279,13 @@ export function resolveOpenerOptions(options: OpenerOptions = {}): ResolvedOpene
     dataKeyCacheMaxEntries: integerOption(
       'dataKeyCacheMaxEntries',
       options.dataKeyCacheMaxEntries,
-      DEFAULTS.dataKeyCacheMaxEntries,
+      CORE_DEFAULTS.dataKeyCacheMaxEntries,
     ),
-    dataKeyCacheTtlMs: timerOption('dataKeyCacheTtlMs', options.dataKeyCacheTtlMs, DEFAULTS.dataKeyCacheTtlMs),
+    dataKeyCacheTtlMs: timerOption('dataKeyCacheTtlMs', options.dataKeyCacheTtlMs, CORE_DEFAULTS.dataKeyCacheTtlMs),
     failedDataKeyCacheTtlMs: timerOption(
       'failedDataKeyCacheTtlMs',
       options.failedDataKeyCacheTtlMs,
-      DEFAULTS.failedDataKeyCacheTtlMs,
+      CORE_DEFAULTS.failedDataKeyCacheTtlMs,
       0,
     ),
   }

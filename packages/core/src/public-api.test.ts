@@ -1,5 +1,6 @@
 // Type tests of the public surface: checked by `pnpm run typecheck` (tsc), run as no-ops by vitest.
 import { describe, expectTypeOf, it } from 'vitest'
+import * as internal from './entries/internal.ts'
 import * as wire from './entries/wire.ts'
 import * as root from './index.ts'
 import {
@@ -34,6 +35,40 @@ describe('public API types', () => {
       expectTypeOf(wire).toHaveProperty('parseBody')
       expectTypeOf(wire).toHaveProperty('decodeUrlsafeBase64')
       expectTypeOf(wire.CONTENT_TYPES).toEqualTypeOf<readonly ContentType[]>()
+    }))
+
+  it('CORE_DEFAULTS is the defaults constant; DEFAULTS stays as its deprecated alias', () =>
+    typeOnly(() => {
+      expectTypeOf(root).toHaveProperty('CORE_DEFAULTS')
+      expectTypeOf(root).toHaveProperty('DEFAULTS')
+      expectTypeOf(root.CORE_DEFAULTS.requestTimeoutMs).toEqualTypeOf<10_000>()
+    }))
+
+  it('core/internal holds what the sibling packages share, and the root does not', () =>
+    typeOnly(() => {
+      expectTypeOf(internal.queueUrlOption).returns.toEqualTypeOf<string>()
+      expectTypeOf(internal.backoffMs).parameters.toEqualTypeOf<
+        [attempt: number, policy: internal.BackoffPolicy, random?: () => number]
+      >()
+      expectTypeOf(internal.backoffSeconds).returns.toEqualTypeOf<number>()
+      expectTypeOf(internal.delay).returns.toEqualTypeOf<Promise<void>>()
+      expectTypeOf(internal.abortedWaiting).returns.toEqualTypeOf<SqsEnvelopeError>()
+      expectTypeOf(internal.requestSignal).returns.toEqualTypeOf<AbortSignal>()
+      expectTypeOf(internal.createAwsClient).toBeFunction()
+      expectTypeOf(internal.openFailure).returns.toEqualTypeOf<{
+        readonly verdict: internal.OpenVerdict
+        readonly error: SqsEnvelopeError
+      }>()
+      expectTypeOf<internal.OpenVerdict>().toEqualTypeOf<'poison' | 'suspect' | 'retry'>()
+      expectTypeOf(internal.SUSPECT_CODES).toEqualTypeOf<ReadonlySet<SqsEnvelopeErrorCode>>()
+      for (const name of ['booleanOption', 'contentTypeOption', 'integerOption', 'invalidOption'] as const) {
+        expectTypeOf(internal).toHaveProperty(name)
+      }
+      expectTypeOf(internal).toHaveProperty('MAX_TIMER_MS')
+      expectTypeOf(internal).toHaveProperty('timerOption')
+      expectTypeOf(internal).toHaveProperty('describeValue')
+      expectTypeOf(root).not.toHaveProperty('backoffMs')
+      expectTypeOf(root).not.toHaveProperty('createAwsClient')
     }))
 
   it('seal() takes the payload its content type carries', () =>

@@ -1,16 +1,11 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
 import type { EncryptionContext } from './context.ts'
 import { DataKeyPool, type SealedToken } from './data-key-pool.ts'
+import { contentTypeOption } from './internal/option-checks.ts'
 import { kmsClientFor } from './kms/client.ts'
 import { KmsGateway } from './kms/gateway.ts'
 import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
-import {
-  contentTypeOption,
-  contextOption,
-  type ResolvedSealerOptions,
-  resolveSealerOptions,
-  type SealerOptions,
-} from './options.ts'
+import { contextOption, type ResolvedSealerOptions, resolveSealerOptions, type SealerOptions } from './options.ts'
 import {
   bodyOf,
   type ContentType,
@@ -65,7 +60,7 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
 
   constructor(options: SealerOptions & { readonly contentType?: Default }) {
     this.#options = resolveSealerOptions(options)
-    const { kms, owned } = kmsClientFor(options)
+    const { kms, owned } = kmsClientFor(this.#options.kms)
     this.#kms = kms
     this.#ownsKms = owned
     this.#gateway = new KmsGateway(kms, this.#options.kms, this.#metrics, owned)

@@ -1,4 +1,4 @@
-import { SqsEnvelopeError } from './errors.ts'
+import { abortedWaiting } from './internal/abort.ts'
 
 interface Flight<T> {
   readonly promise: Promise<T>
@@ -75,8 +75,4 @@ export class SingleFlight<T> {
   #forget(key: string, flight: Flight<T>): void {
     if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key)
   }
-}
-
-function abortedWaiting(signal: AbortSignal): SqsEnvelopeError {
-  return new SqsEnvelopeError('ABORTED', 'aborted while waiting for KMS', { cause: signal.reason })
 }

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DataKeyPool } from './data-key-pool.ts'
 import { KmsGateway } from './kms/gateway.ts'
 import { MetricsRecorder } from './metrics.ts'
-import { awsError, FAKE_KEY_ARN, fakeKms } from './test-support/fake-kms.ts'
+import { awsError, FAKE_KEY_ARN, FAST_KMS_POLICY, fakeKms } from './test-support/fake-kms.ts'
 import { UnwrapCache, type UnwrapCacheLimits } from './unwrap-cache.ts'
 
-const policy = { concurrency: 4, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 1 }
+const policy = FAST_KMS_POLICY
 const OTHER_ARN = 'arn:aws:kms:us-east-1:000000000000:key/99999999-2222-3333-4444-555555555555'
 
 function setup(limits: Partial<UnwrapCacheLimits> = {}, allowed: string[] = []) {

@@ -1,6 +1,6 @@
-// `@sqs-envelope/core/validation`: the option checks of the core, for the other sqs-envelope packages
-// (producer, consumer, CLI), so that every option error reads alike: it names the option, what it
-// accepts and what it received, described without echoing bytes or long strings.
+// `@sqs-envelope/core/validation` (@internal, @deprecated): the option checks, now exported by
+// `@sqs-envelope/core/internal` (import them from there). This subpath is removed once the
+// sibling packages have switched.
 export {
   booleanOption,
   contentTypeOption,
@@ -8,5 +8,5 @@ export {
   invalidOption,
   MAX_TIMER_MS,
   timerOption,
-} from '../options.ts'
+} from '../internal/option-checks.ts'
 export { describeValue } from '../redaction.ts'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isPermanentErrorCode, isTransientErrorCode } from '../errors.ts'
 import { awsError } from '../test-support/fake-kms.ts'
-import { classifyKmsError } from './classify.ts'
+import { classifyKmsError, kmsError } from './classify.ts'
 
 describe('classifyKmsError', () => {
   it.each([
@@ -52,6 +52,26 @@ describe('classifyKmsError', () => {
   it('anything unrecognised is transient, so no message is quarantined for it', () => {
     expect(classifyKmsError('a string').code).toBe('KMS_UNAVAILABLE')
     expect(classifyKmsError(undefined).code).toBe('KMS_UNAVAILABLE')
+  })
+
+  it("a request that timed out (the caller's signal live) is KMS_UNAVAILABLE: transient, retried", () => {
+    const live = new AbortController().signal
+    // Our requestSignal's timeout, as the SDK's handler reports it; and the handler's own requestTimeout.
+    const aborted = Object.assign(new Error('Request aborted'), {
+      name: 'AbortError',
+      cause: new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+    })
+    const timedOut = Object.assign(new Error('a request has exceeded the configured 10 ms requestTimeout'), {
+      name: 'TimeoutError',
+      code: 'ETIMEDOUT',
+    })
+    for (const error of [aborted, timedOut]) {
+      expect(classifyKmsError(error, live)).toEqual({ code: 'KMS_UNAVAILABLE', retryable: true, throttled: false })
+      expect(classifyKmsError(error)).toEqual({ code: 'KMS_UNAVAILABLE', retryable: true, throttled: false })
+    }
+    expect(kmsError('Decrypt', classifyKmsError(aborted), aborted, 5).message).toBe(
+      'KMS Decrypt failed with TimeoutError after 5 attempts',
+    )
   })
 
   it('an aborted signal wins over the error it caused', () => {

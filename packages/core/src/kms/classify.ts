@@ -48,15 +48,17 @@ interface AwsLikeError {
 
 /**
  * Sorts a KMS failure into permanent (the message can never be opened: quarantine)
- * or transient (KMS, network or our own credentials: retry, never quarantine).
+ * or transient (KMS, network, a request timeout or our own credentials: retry, never
+ * quarantine); ABORTED when the caller's `signal` has aborted.
  * Deterministic client errors (ValidationException and the like) are permanent.
  * Anything not recognised is transient, so that no message is quarantined for a
  * cause that might pass (credentials, for one); redrive still bounds its retries.
  */
 export function classifyKmsError(error: unknown, signal?: AbortSignal): KmsFailure {
-  if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) {
-    return { code: 'ABORTED', retryable: false, throttled: false }
-  }
+  // Only the caller's own signal means ABORTED. An AbortError while it is live comes from the
+  // request's timeout (requestTimeoutMs), a TimeoutError from the HTTP handler's: both are a
+  // KMS that did not answer in time, which the fall-through below calls KMS_UNAVAILABLE.
+  if (signal?.aborted) return { code: 'ABORTED', retryable: false, throttled: false }
   const e = (typeof error === 'object' && error !== null ? error : {}) as AwsLikeError
   const name = typeof e.name === 'string' ? e.name : ''
   const permanent = PERMANENT_BY_NAME[name]
@@ -71,7 +73,8 @@ export function classifyKmsError(error: unknown, signal?: AbortSignal): KmsFailu
 /** The SqsEnvelopeError for a classified KMS failure; the SDK error is kept only as `cause`. */
 export function kmsError(operation: string, failure: KmsFailure, cause: unknown, attempts: number): SqsEnvelopeError {
   const name = (cause as { name?: unknown } | null)?.name
-  const what = typeof name === 'string' && name !== '' ? name : 'an error'
+  // The caller's aborts never get here (the gateway reports them itself): an AbortError is our request timeout.
+  const what = name === 'AbortError' ? 'TimeoutError' : typeof name === 'string' && name !== '' ? name : 'an error'
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`
   return new SqsEnvelopeError(failure.code, `KMS ${operation} failed with ${what} after ${tries}`, { cause })
 }

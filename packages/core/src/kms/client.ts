@@ -1,31 +1,22 @@
-import { createRequire } from 'node:module'
 import { KMSClient } from '@aws-sdk/client-kms'
-import type { KmsOptions } from '../options.ts'
-
-/** What a client we build adds to its user agent: this library and, when known, its version. */
-export const USER_AGENT: [name: string, version?: string] = ['sqs-envelope', packageVersion()]
-
-function packageVersion(): string | undefined {
-  try {
-    // package.json is two levels up from both src/kms and dist/kms; a bundle may not have it.
-    const { version } = createRequire(import.meta.url)('../../package.json') as { version?: unknown }
-    return typeof version === 'string' ? version : undefined
-  } catch {
-    return undefined
-  }
-}
+import { createAwsClient } from '../internal/aws-client.ts'
+import type { ResolvedKmsOptions } from '../options.ts'
 
 /**
- * The injected client, or one built for us (SDK retries off, so the gateway's apply, and our
- * user agent). Whose retries apply to an injected client: see {@link attemptsFor}.
+ * The injected client, or one built for us: SDK retries off (the gateway's apply), our user
+ * agent and `requestTimeoutMs` on its HTTP handler. Whose retries apply to an injected client:
+ * see {@link attemptsFor}.
  */
-export function kmsClientFor(options: KmsOptions): { kms: KMSClient; owned: boolean } {
+export function kmsClientFor(options: Pick<ResolvedKmsOptions, 'kms' | 'region' | 'endpoint' | 'requestTimeoutMs'>): {
+  kms: KMSClient
+  owned: boolean
+} {
   if (options.kms) return { kms: options.kms, owned: false }
-  const kms = new KMSClient({
+  const kms = createAwsClient(KMSClient, {
+    region: options.region,
+    endpoint: options.endpoint,
+    requestTimeoutMs: options.requestTimeoutMs,
     maxAttempts: 1,
-    customUserAgent: [USER_AGENT],
-    ...(options.region === undefined ? {} : { region: options.region }),
-    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   })
   return { kms, owned: true }
 }

@@ -1,15 +1,18 @@
-import * as timersPromises from 'node:timers/promises'
-import { GenerateDataKeyCommand } from '@aws-sdk/client-kms'
+import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms'
 import { describe, expect, it, vi } from 'vitest'
 import { isSqsEnvelopeError } from '../errors.ts'
 import { MetricsRecorder } from '../metrics.ts'
 import { awsError, FAKE_KEY_ARN, fakeKms } from '../test-support/fake-kms.ts'
 
-vi.mock('node:timers/promises', { spy: true })
+import { KmsGateway } from './gateway.ts'
 
-import { backoffMs, KmsGateway } from './gateway.ts'
-
-const policy = { concurrency: 3, maxAttempts: 4, retryBaseDelayMs: 1, retryMaxDelayMs: 2 }
+const policy = {
+  kmsConcurrency: 3,
+  kmsMaxAttempts: 4,
+  kmsRetryBaseDelayMs: 1,
+  kmsRetryMaxDelayMs: 2,
+  requestTimeoutMs: 10_000,
+}
 
 describe('KmsGateway', () => {
   it('never has more requests in flight than kmsConcurrency', async () => {
@@ -59,7 +62,7 @@ describe('KmsGateway', () => {
     kms.failures.push(...Array.from({ length: 10 }, () => awsError('ThrottlingException')))
     const gateway = new KmsGateway(
       kms.client,
-      { ...policy, maxAttempts: 10, retryBaseDelayMs: 1000, retryMaxDelayMs: 1000 },
+      { ...policy, kmsMaxAttempts: 10, kmsRetryBaseDelayMs: 1000, kmsRetryMaxDelayMs: 1000 },
       new MetricsRecorder(),
     )
     const controller = new AbortController()
@@ -89,16 +92,6 @@ describe('KmsGateway', () => {
     ])
     expect((kms.handedOut.at(-1) as Buffer).every((byte) => byte === 0)).toBe(true)
   })
-
-  it('backoff is full jitter, capped by kmsRetryMaxDelayMs', () => {
-    const p = { retryBaseDelayMs: 100, retryMaxDelayMs: 1000 }
-    for (let i = 0; i < 200; i++) {
-      expect(backoffMs(1, p)).toBeLessThanOrEqual(100)
-      expect(backoffMs(3, p)).toBeLessThanOrEqual(400)
-      expect(backoffMs(10, p)).toBeLessThanOrEqual(1000)
-      expect(backoffMs(10, p)).toBeGreaterThanOrEqual(0)
-    }
-  })
 })
 
 describe('aborts and close() in the KMS gateway', () => {
@@ -106,7 +99,7 @@ describe('aborts and close() in the KMS gateway', () => {
     const kms = fakeKms()
     kms.delayMs = 200
     const metrics = new MetricsRecorder()
-    const gateway = new KmsGateway(kms.client, { ...policy, concurrency: 1 }, metrics)
+    const gateway = new KmsGateway(kms.client, { ...policy, kmsConcurrency: 1 }, metrics)
     let firstDone = false
     const first = gateway.generateDataKey('alias/x', undefined).finally(() => {
       firstDone = true
@@ -132,7 +125,7 @@ describe('aborts and close() in the KMS gateway', () => {
     const metrics = new MetricsRecorder()
     const gateway = new KmsGateway(
       kms.client,
-      { ...policy, maxAttempts: 1000, retryBaseDelayMs: 100, retryMaxDelayMs: 100 },
+      { ...policy, kmsMaxAttempts: 1000, kmsRetryBaseDelayMs: 100, kmsRetryMaxDelayMs: 100 },
       metrics,
     )
     const pending = gateway.generateDataKey('alias/x', undefined).catch((e: unknown) => e)
@@ -158,14 +151,20 @@ describe('aborts and close() in the KMS gateway', () => {
     expect(isSqsEnvelopeError(error) && error.code).toBe('CLOSED')
   })
 
-  it('backoff sleeps use node:timers/promises, with the signal that ends them', async () => {
+  it('backoff waits follow the shared equal-jitter policy: half the ceiling at least, the cap at most', async () => {
     const kms = fakeKms()
-    kms.failures.push(awsError('ThrottlingException'))
-    vi.mocked(timersPromises.setTimeout).mockClear()
-    const gateway = new KmsGateway(kms.client, policy, new MetricsRecorder())
+    kms.failures.push(awsError('ThrottlingException'), awsError('ThrottlingException'))
+    const gateway = new KmsGateway(
+      kms.client,
+      { ...policy, kmsRetryBaseDelayMs: 80, kmsRetryMaxDelayMs: 100 },
+      new MetricsRecorder(),
+    )
+    const started = performance.now()
     await gateway.generateDataKey('alias/x', undefined)
-    expect(timersPromises.setTimeout).toHaveBeenCalledTimes(1)
-    expect(vi.mocked(timersPromises.setTimeout).mock.calls[0]?.[2]).toMatchObject({ signal: expect.any(AbortSignal) })
+    // Waits of [40, 80] then [50, 100] ms (the second capped): full jitter could have waited 0.
+    const waited = performance.now() - started
+    expect(waited).toBeGreaterThanOrEqual(89)
+    expect(waited).toBeLessThan(1000)
   })
 
   it("an injected client's own retries are counted from the SDK's $metadata.attempts", async () => {
@@ -212,5 +211,60 @@ describe('a caller aborted while its request is in flight', () => {
     expect(kms.handedOut).toHaveLength(0)
     await vi.waitFor(() => expect(kms.handedOut).toHaveLength(1))
     expect((kms.handedOut[0] as Buffer).every((byte) => byte === 0)).toBe(true)
+  })
+})
+
+describe('requestTimeoutMs bounds every KMS request, also on an injected client', () => {
+  /** A KMS that never answers; it ends a request only when its abortSignal does, as the SDK's handler does. */
+  function silentKms() {
+    const signals: AbortSignal[] = []
+    const client = {
+      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        new Promise((_resolve, reject) => {
+          const signal = options?.abortSignal
+          if (!signal) return
+          signals.push(signal)
+          signal.addEventListener('abort', () =>
+            reject(Object.assign(new Error('Request aborted'), { name: 'AbortError', cause: signal.reason })),
+          )
+        }),
+      destroy: () => {},
+    } as unknown as KMSClient
+    return { client, signals }
+  }
+
+  it('a request that does not answer in time is KMS_UNAVAILABLE, retried up to kmsMaxAttempts', async () => {
+    const kms = silentKms()
+    const metrics = new MetricsRecorder()
+    const gateway = new KmsGateway(kms.client, { ...policy, kmsMaxAttempts: 3, requestTimeoutMs: 40 }, metrics)
+    const started = performance.now()
+    const error = await gateway.decrypt(Buffer.from('x'), undefined, undefined).catch((e: unknown) => e)
+    const elapsed = performance.now() - started
+    expect(isSqsEnvelopeError(error) && [error.code, error.kind, error.message]).toEqual([
+      'KMS_UNAVAILABLE',
+      'transient',
+      'KMS Decrypt failed with TimeoutError after 3 attempts',
+    ])
+    expect(kms.signals).toHaveLength(3)
+    expect(kms.signals.map((signal) => (signal.reason as DOMException).name)).toEqual([
+      'TimeoutError',
+      'TimeoutError',
+      'TimeoutError',
+    ])
+    expect(metrics.snapshot()).toMatchObject({ decryptCalls: 3, retries: 2 })
+    expect(elapsed).toBeGreaterThanOrEqual(115)
+    expect(elapsed).toBeLessThan(2000)
+  })
+
+  it("the caller's own abort is still ABORTED, not a timeout, and not retried", async () => {
+    const kms = silentKms()
+    const gateway = new KmsGateway(kms.client, { ...policy, requestTimeoutMs: 5000 }, new MetricsRecorder())
+    const controller = new AbortController()
+    const pending = gateway.decrypt(Buffer.from('x'), undefined, undefined, controller.signal).catch((e: unknown) => e)
+    await vi.waitFor(() => expect(kms.signals).toHaveLength(1))
+    controller.abort()
+    const error = await pending
+    expect(isSqsEnvelopeError(error) && error.code).toBe('ABORTED')
+    expect(kms.signals).toHaveLength(1)
   })
 })

@@ -1,18 +1,18 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms'
 import pLimit, { type LimitFunction } from 'p-limit'
 import { SqsEnvelopeError } from '../errors.ts'
+import { delay, requestSignal } from '../internal/abort.ts'
+import { backoffMs } from '../internal/backoff.ts'
 import type { MetricsRecorder } from '../metrics.ts'
+import type { ResolvedKmsOptions } from '../options.ts'
 import { classifyKmsError, kmsError } from './classify.ts'
 import { attemptsFor } from './client.ts'
 
-/** How KMS requests are bounded and retried. */
-export interface KmsCallPolicy {
-  readonly concurrency: number
-  readonly maxAttempts: number
-  readonly retryBaseDelayMs: number
-  readonly retryMaxDelayMs: number
-}
+/** How KMS requests are bounded, timed out and retried: the KMS options of the same names. */
+export type KmsCallPolicy = Pick<
+  ResolvedKmsOptions,
+  'kmsConcurrency' | 'kmsMaxAttempts' | 'kmsRetryBaseDelayMs' | 'kmsRetryMaxDelayMs' | 'requestTimeoutMs'
+>
 
 export interface UnwrappedKey {
   /** 32 plaintext bytes; the caller owns them and must zero-fill them. */
@@ -26,16 +26,18 @@ export interface GeneratedKey extends UnwrappedKey {
 }
 
 /**
- * The one way to KMS: every request goes through one p-limit limiter and is
- * retried with full-jitter exponential backoff on throttling, 5xx and network
- * errors (when the client is ours: see kmsClientFor). Backoff sleeps happen
- * outside the limiter, so a throttled request does not hold a slot. Every wait
- * (limiter queue, backoff, the request itself) ends at once when the caller's
- * signal aborts (ABORTED) or the gateway closes (CLOSED).
+ * The one way to KMS: every request goes through one p-limit limiter, ends after
+ * `requestTimeoutMs` (KMS_UNAVAILABLE), and is retried with the shared backoff
+ * (`backoffMs`) on throttling, 5xx, network errors and timeouts (when the client is
+ * ours: see kmsClientFor). Backoff sleeps happen outside the limiter, so a throttled
+ * request does not hold a slot. Every wait (limiter queue, backoff, the request
+ * itself) ends at once when the caller's signal aborts (ABORTED) or the gateway
+ * closes (CLOSED).
  */
 export class KmsGateway {
   readonly #kms: KMSClient
   readonly #policy: KmsCallPolicy
+  readonly #backoff: { readonly baseMs: number; readonly maxMs: number }
   readonly #limit: LimitFunction
   readonly #metrics: MetricsRecorder
   readonly #ownsClient: boolean
@@ -51,7 +53,8 @@ export class KmsGateway {
     this.#kms = kms
     this.#policy = policy
     this.#ownsClient = ownsClient
-    this.#limit = pLimit(policy.concurrency)
+    this.#backoff = { baseMs: policy.kmsRetryBaseDelayMs, maxMs: policy.kmsRetryMaxDelayMs }
+    this.#limit = pLimit(policy.kmsConcurrency)
     this.#metrics = metrics
   }
 
@@ -122,7 +125,7 @@ export class KmsGateway {
           // Counted when sent, not when queued: the counters are KMS's bill.
           this.#metrics.increment(counter)
           try {
-            const out = await call(stop)
+            const out = await call(requestSignal(stop, this.#policy.requestTimeoutMs))
             this.#countSdkRetries(counter, out.$metadata)
             return out
           } catch (error) {
@@ -137,12 +140,12 @@ export class KmsGateway {
         const failure = classifyKmsError(error, signal)
         if (failure.throttled) this.#metrics.increment('throttles')
         // Resolved on the first failure only: the success path never waits on it.
-        this.#maxAttempts ??= attemptsFor(this.#kms, this.#ownsClient, this.#policy.maxAttempts)
+        this.#maxAttempts ??= attemptsFor(this.#kms, this.#ownsClient, this.#policy.kmsMaxAttempts)
         if (!failure.retryable || attempt >= (await this.#maxAttempts)) {
           throw kmsError(operation, failure, error, attempt)
         }
         this.#metrics.increment('retries')
-        await sleep(backoffMs(attempt, this.#policy), undefined, { signal: stop }).catch(() => {
+        await delay(backoffMs(attempt, this.#backoff), stop).catch(() => {
           throw this.#stopped(operation, signal)
         })
       }
@@ -197,12 +200,6 @@ export class KmsGateway {
     if (this.#closed) return new SqsEnvelopeError('CLOSED', `KMS ${operation} was cancelled by close()`, { cause })
     return new SqsEnvelopeError('ABORTED', `KMS ${operation} was aborted`, { cause: signal?.reason ?? cause })
   }
-}
-
-/** Full jitter: uniform in [0, min(max, base * 2^(attempt-1))]. */
-export function backoffMs(attempt: number, policy: Pick<KmsCallPolicy, 'retryBaseDelayMs' | 'retryMaxDelayMs'>) {
-  const ceiling = Math.min(policy.retryMaxDelayMs, policy.retryBaseDelayMs * 2 ** (attempt - 1))
-  return Math.random() * ceiling
 }
 
 // The SDK checks base64 with a regular expression, which leaves the last string it matched

@@ -17,6 +17,15 @@ export interface FakeKms {
 
 export const FAKE_KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555'
 
+/** A KmsGateway policy for unit tests: a few slots, a few attempts, 1 ms backoffs. */
+export const FAST_KMS_POLICY = {
+  kmsConcurrency: 4,
+  kmsMaxAttempts: 3,
+  kmsRetryBaseDelayMs: 1,
+  kmsRetryMaxDelayMs: 1,
+  requestTimeoutMs: 10_000,
+} as const
+
 export function awsError(name: string, httpStatusCode = 400): Error {
   return Object.assign(new Error(`${name} from fake KMS`), { name, $metadata: { httpStatusCode } })
 }
