@@ -1,5 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms'
 import { SQSClient } from '@aws-sdk/client-sqs'
+import { CORE_DEFAULTS } from '@sqs-envelope/core'
+import { createAwsClient } from '@sqs-envelope/core/internal'
 import { type Command, Option } from 'commander'
 import { CommandFailure, EXIT } from './common.ts'
 
@@ -58,12 +60,19 @@ export async function resolveAws(options: AwsOptions): Promise<AwsSettings> {
   }
 }
 
-/** The SQS client of a command; the SDK's standard retries, as the consumer's client has. */
-export function sqsClient(aws: Partial<AwsSettings>): SQSClient {
-  return new SQSClient({ ...aws, maxAttempts: 3 })
+/**
+ * The SQS client of a command: the SDK's standard retries, as the consumer's client has; each
+ * request bounded by the core's request timeout, plus `longPollSeconds` for a long poll.
+ */
+export function sqsClient(aws: Partial<AwsSettings>, longPollSeconds = 0): SQSClient {
+  return createAwsClient(SQSClient, {
+    ...aws,
+    requestTimeoutMs: CORE_DEFAULTS.requestTimeoutMs + longPollSeconds * 1000,
+    maxAttempts: 3,
+  })
 }
 
 /** The KMS client of `doctor`'s checks: the SDK's standard retries, as it has no retry loop of its own. */
 export function kmsClient(aws: Partial<AwsSettings>): KMSClient {
-  return new KMSClient({ ...aws, maxAttempts: 3 })
+  return createAwsClient(KMSClient, { ...aws, requestTimeoutMs: CORE_DEFAULTS.requestTimeoutMs, maxAttempts: 3 })
 }

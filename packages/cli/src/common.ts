@@ -1,6 +1,6 @@
 import { isSqsEnvelopeError } from '@sqs-envelope/core'
-import { MAX_TIMER_MS } from '@sqs-envelope/core/validation'
-import { InvalidArgumentError } from 'commander'
+import { MAX_TIMER_MS } from '@sqs-envelope/core/internal'
+import { CommanderError, InvalidArgumentError } from 'commander'
 
 /** The exit statuses of every command; documented in each command's `--help`. */
 export const EXIT = {
@@ -28,6 +28,17 @@ export class CommandFailure extends Error {
     this.name = 'CommandFailure'
     this.exitCode = exitCode
   }
+}
+
+/** The exit status for what a command threw. */
+export function exitStatus(error: unknown): number {
+  // Help and version print and exit 0; every other parser error is a usage error.
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage
+  if (error instanceof CommandFailure) return error.exitCode
+  // A library refusing an option the command passed on (`--context __proto__=x`, a heartbeat
+  // without a visibility timeout) is the command line's fault.
+  if (isSqsEnvelopeError(error) && error.code === 'OPTION_INVALID') return EXIT.usage
+  return EXIT.failed
 }
 
 /** One line for an error: its stable code first when it has one; never a payload. */

@@ -1,22 +1,10 @@
 // The `sqs-envelope` command; bin/sqs-envelope.js starts it.
-import { isSqsEnvelopeError } from '@sqs-envelope/core'
 import { CommanderError } from 'commander'
-import { CommandFailure, describeError, EXIT } from './common.ts'
+import { CommandFailure, describeError, EXIT, exitStatus } from './common.ts'
 import { createProgram, type Outcome } from './program.ts'
 
 // A closed stdout (EPIPE) reaches the writes that failed (see writeLine); it must not crash the process.
 process.stdout.on('error', () => {})
-
-/** The status for what a command threw. */
-function failureStatus(error: unknown): number {
-  // Help and version print and exit 0; every other parser error is a usage error.
-  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage
-  if (error instanceof CommandFailure) return error.exitCode
-  // A library refusing an option the command passed on (`--context __proto__=x`, a heartbeat without
-  // a visibility timeout) is the command line's fault.
-  if (isSqsEnvelopeError(error) && error.code === 'OPTION_INVALID') return EXIT.usage
-  return EXIT.failed
-}
 
 /** How long a finished command may take to flush before it exits regardless. */
 const EXIT_GRACE_MS = 100
@@ -29,7 +17,7 @@ try {
   if (!(error instanceof CommanderError)) {
     process.stderr.write(`sqs-envelope: ${error instanceof CommandFailure ? error.message : describeError(error)}\n`)
   }
-  process.exitCode = failureStatus(error)
+  process.exitCode = exitStatus(error)
 }
 // The command is over: what a handler module left running (a timer, a socket, an import that never
 // settles) must not keep the process alive. Unref'd, so a process with nothing left exits at once.

@@ -1,19 +1,7 @@
 import { type Message, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { deadLetterQueueUrl, quarantineInput, SUSPECT_KMS_CODES } from '@sqs-envelope/consumer/quarantine'
-import { isSqsEnvelopeError, SqsEnvelopeError } from '@sqs-envelope/core'
+import { deadLetterQueueUrl, quarantineInput } from '@sqs-envelope/consumer/quarantine'
+import type { SqsEnvelopeError } from '@sqs-envelope/core'
 import { describeError } from './common.ts'
-
-// TODO(core-shared): replaced by core/internal's openFailure once it is on main.
-export function openFailure(caught: unknown): {
-  readonly verdict: 'poison' | 'suspect' | 'retry'
-  readonly error: SqsEnvelopeError
-} {
-  const error = isSqsEnvelopeError(caught)
-    ? caught
-    : new SqsEnvelopeError('KMS_UNAVAILABLE', 'opening failed unexpectedly', { cause: caught })
-  if (error.kind !== 'permanent') return { verdict: 'retry', error }
-  return { verdict: SUSPECT_KMS_CODES.has(error.code) ? 'suspect' : 'poison', error }
-}
 
 /**
  * Where `receive` moves poison: `--quarantine-queue-url`, else the queue's DLQ (looked up once,

@@ -8,11 +8,12 @@ import {
 import { CONSUMER_DEFAULTS } from '@sqs-envelope/consumer'
 import { KmsBreaker } from '@sqs-envelope/consumer/quarantine'
 import { EnvelopeOpener, type OpenedMessage, type SqsEnvelopeError } from '@sqs-envelope/core'
+import { type OpenVerdict, openFailure } from '@sqs-envelope/core/internal'
 import { ATTRIBUTE_CONTENT_TYPE, ATTRIBUTE_CONTEXT, ATTRIBUTE_VERSION } from '@sqs-envelope/core/wire'
 import { type AwsOptions, resolveAws, sqsClient } from './aws.ts'
 import { CommandFailure, describeError, EXIT, writeLine } from './common.ts'
 import { escapeControl, escapeJsonControl } from './escape.ts'
-import { openFailure, Quarantine } from './receive-quarantine.ts'
+import { Quarantine } from './receive-quarantine.ts'
 import { type Fate, SeenMessages } from './seen.ts'
 
 export interface ReceiveCommandOptions extends AwsOptions {
@@ -66,7 +67,12 @@ export function outputLine(message: Message, opened: OpenedMessage, json: boolea
 
 type Opened =
   | { readonly message: Message; readonly opened: OpenedMessage; readonly error: undefined }
-  | { readonly message: Message; readonly opened: undefined; readonly error: SqsEnvelopeError }
+  | {
+      readonly message: Message
+      readonly opened: undefined
+      readonly error: SqsEnvelopeError
+      readonly verdict: OpenVerdict
+    }
 
 /** One `receive` call: what it received, printed, moved and left. */
 class Receiver {
@@ -138,7 +144,7 @@ class Receiver {
     try {
       return { message, opened: await this.#opener.open(message), error: undefined }
     } catch (caught) {
-      return { message, opened: undefined, error: openFailure(caught).error }
+      return { message, opened: undefined, ...openFailure(caught) }
     }
   }
 
@@ -156,9 +162,8 @@ class Receiver {
   }
 
   /** The consumer's rules for a message that did not open; reported on stderr with its id and code. */
-  async #unopenable({ message, error }: Opened & { error: SqsEnvelopeError }): Promise<Fate> {
+  async #unopenable({ message, error, verdict }: Opened & { error: SqsEnvelopeError }): Promise<Fate> {
     this.unopenable++
-    const { verdict } = openFailure(error)
     let fate: Fate = 'release'
     let what: string
     if (verdict === 'retry') what = 'left in the queue: retry later'
@@ -220,7 +225,7 @@ export async function receive(options: ReceiveCommandOptions): Promise<number> {
     ...(options.allowedKeyArn ? { allowedKmsKeyArns: options.allowedKeyArn } : {}),
     ...(options.context ? { requiredEncryptionContext: options.context } : {}),
   })
-  const sqs = sqsClient(aws)
+  const sqs = sqsClient(aws, options.waitSeconds)
   const receiver = new Receiver(sqs, opener, options)
   try {
     await receiver.run()
