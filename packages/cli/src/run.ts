@@ -146,7 +146,12 @@ export async function run(options: RunCommandOptions): Promise<number> {
   const handleMessage = await loadHandler(options.handler, options.handlerLoadTimeout)
   // Built (its options checked) before anything is asked of SQS; started only after the check.
   const consumer = new EnvelopeConsumer(consumerOptions(options, aws, handleMessage))
-  await checkQueues(options.queueUrl, aws)
+  try {
+    await checkQueues(options.queueUrl, aws)
+  } catch (error) {
+    await consumer[Symbol.asyncDispose]()
+    throw error
+  }
   printErrors(consumer, options.verbose)
 
   let last: { metrics: ConsumerMetrics; at: number } | undefined
