@@ -60,6 +60,24 @@ describe('sqs-envelope receive: hostile input', () => {
     await queue.delete()
   }, 60_000)
 
+  it('a poison message with an attribute named __proto__ is still moved intact to the DLQ, not left stuck; exit 3', async () => {
+    const queue = await createTestQueue(sqs, { prefix: 'cli-proto-poison', deadLetterQueue: true })
+    const attributes: Record<string, MessageAttributeValue> = Object.create(null)
+    attributes[PROTO] = { DataType: 'String', StringValue: 'polluted' }
+    attributes.origin = { DataType: 'String', StringValue: 'legacy' }
+    await sendRaw(sqs, queue.queueUrl, [{ body: 'not an envelope', messageAttributes: attributes }])
+
+    const received = await runCli(target, ['receive', '--queue-url', queue.queueUrl, '--json', '--wait-seconds', '1'])
+    expect(received.code).toBe(3)
+    expect(received.stdout).toBe('')
+    expect(received.stderr).toMatch(/^message [0-9a-f-]{36}: BODY_NOT_JSON: moved intact to .*-dlq\n$/)
+    const [moved] = await receiveAll(sqs, queue.deadLetterQueue?.queueUrl as string, 1)
+    expect(moved?.Body).toBe('not an envelope')
+    expect(moved?.MessageAttributes?.origin?.StringValue).toBe('legacy')
+    expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
+    await queue.delete()
+  }, 60_000)
+
   it('plain mode escapes newline, CR, tab, ESC, DEL, C1 and backslash in text payloads: one line per message, nothing for the terminal', async () => {
     const key = await createTestKey(kms)
     const queue = await createTestQueue(sqs, { prefix: 'cli-escape' })
