@@ -67,8 +67,16 @@ export function classifyRequestFailure(error: unknown): SendFailureInfo {
   return { sqsCode, retryable: false, mayHaveBeenSent: false }
 }
 
-/** Full-jitter exponential backoff before attempt `attempt + 1`. */
-export function backoffMs(attempt: number, policy: { retryBaseDelayMs: number; retryMaxDelayMs: number }): number {
-  const ceiling = Math.min(policy.retryMaxDelayMs, policy.retryBaseDelayMs * 2 ** (attempt - 1))
-  return Math.floor(Math.random() * (ceiling + 1))
-}
+/** A request abandoned after `requestTimeoutMs`: like a network error, it may have reached SQS. */
+export const TIMED_OUT: SendFailureInfo = Object.freeze({
+  sqsCode: 'TimeoutError',
+  retryable: true,
+  mayHaveBeenSent: true,
+})
+
+/** A request or backoff stopped by the send's own signal. */
+export const ABORTED: SendFailureInfo = Object.freeze({
+  sqsCode: 'AbortError',
+  retryable: true,
+  mayHaveBeenSent: false,
+})

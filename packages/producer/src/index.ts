@@ -1,3 +1,4 @@
+export { PRODUCER_BATCH_CHANNEL, type ProducerBatchEvent } from './batch.ts'
 export { classifyEntryFailure, classifyRequestFailure, type SendFailureInfo } from './classify.ts'
 export type { Job, MessageAttributeValue, MessageFields, ProducerMessage } from './jobs.ts'
 export {
@@ -7,5 +8,5 @@ export {
   type ProducerSealingOptions,
   type ProducerWithSealerOptions,
 } from './options.ts'
-export { PRODUCER_BATCH_CHANNEL, Producer, type ProducerBatchEvent, type SendOptions } from './producer.ts'
+export { Producer, type SendOptions } from './producer.ts'
 export { type ProducerMetrics, type SendFailed, SendFailure, type SendResult, type SendSuccess } from './results.ts'

@@ -119,4 +119,41 @@ describe('prepareJob', () => {
     expect(refused('text', standard, 'bytes')[0]).toBe('PAYLOAD_UNSEALABLE')
     expect(refused({ body: () => 1 }, standard, 'json')[0]).toBe('PAYLOAD_UNSEALABLE')
   })
+
+  it('an attribute value or type with a character SQS does not allow is ATTRIBUTE_INVALID, without echoing it', () => {
+    const bad = [
+      'lone \uD800 high',
+      'lone \uDC00 low',
+      'nul \u0000',
+      'bell \u0007',
+      '\uFFFE',
+      '\uFFFF',
+      'esc \u001b[31m',
+    ]
+    for (const value of bad) {
+      const [code, message] = refused({
+        body: 'x',
+        messageAttributes: { tenant: { DataType: 'String', StringValue: value } },
+      })
+      expect([code, message.includes(value)]).toEqual(['ATTRIBUTE_INVALID', false])
+      expect(message).toMatch(/^message attribute "tenant" has a character SQS does not allow/)
+    }
+    const badType = { DataType: 'String.\uD83D', StringValue: 'ok' }
+    expect(refused({ body: 'x', messageAttributes: { tenant: badType } })[0]).toBe('ATTRIBUTE_INVALID')
+    // Every character SQS allows passes: tab, LF, CR, the BMP outside surrogates, and pairs beyond it.
+    const good = ['tab\tLF\nCR\r', ' ~\u00e9\uD7FF\uE000\uFFFD', '\uD83D\uDE00 \u{10FFFF}']
+    for (const value of good) {
+      const out = prepareJob(
+        { body: 'x', messageAttributes: { tenant: { DataType: 'String', StringValue: value } } },
+        0,
+        'text',
+        standard,
+      )
+      expect(isRefused(out)).toBe(false)
+    }
+    // Names are ASCII by SQS's rules, so a non-ASCII name is refused as before (MESSAGE_INVALID).
+    expect(refused({ body: 'x', messageAttributes: { 'n\uD800': { DataType: 'String', StringValue: 'v' } } })[0]).toBe(
+      'MESSAGE_INVALID',
+    )
+  })
 })

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { type EncryptionContext, SqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
-import { describeValue } from '@sqs-envelope/core/validation'
+import { describeValue } from '@sqs-envelope/core/internal'
 import {
   CONTENT_TYPES,
   type ContentType,
@@ -117,6 +117,9 @@ const FIFO_ID = /^[\x21-\x7e]{1,128}$/
 const ATTRIBUTE_NAME = /^(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$/
 const AWS_PREFIX = /^(aws|amazon)\./i
 const DATA_TYPE = /^(String|Number|Binary)(\.[^\s]{1,255})?$/
+// A character SQS does not allow in an attribute's type or string value: its allowed set is #x9 | #xA | #xD |
+// #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF. With the u flag a lone surrogate is a code point of its own.
+const NOT_ALLOWED_BY_SQS = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u
 
 class Refusal extends Error {
   readonly code: SqsEnvelopeErrorCode
@@ -160,34 +163,49 @@ function checkAttributes(attributes: unknown): { bytes: number; count: number } 
   let count = 0
   for (const [name, value] of Object.entries(record)) {
     count++
-    if (name.toLowerCase().startsWith(RESERVED_ATTRIBUTE_PREFIX)) {
-      refuse(
-        'ATTRIBUTE_RESERVED',
-        `message attribute ${JSON.stringify(name)} is reserved: SqsEnvelope.* names belong to the envelope`,
-      )
-    }
-    if (!ATTRIBUTE_NAME.test(name) || AWS_PREFIX.test(name)) {
-      refuse(
-        'MESSAGE_INVALID',
-        `message attribute name ${show(name)} must be 1–256 of A-Z a-z 0-9 _ - . without leading, trailing or double dots, nor an AWS./Amazon. prefix`,
-      )
-    }
-    const ok =
-      typeof value === 'object' &&
-      value !== null &&
-      typeof value.DataType === 'string' &&
-      DATA_TYPE.test(value.DataType) &&
-      (value.DataType.startsWith('Binary')
-        ? value.BinaryValue instanceof Uint8Array && value.BinaryValue.byteLength > 0
-        : typeof value.StringValue === 'string' && value.StringValue !== '')
-    if (!ok) {
-      refuse(
-        'MESSAGE_INVALID',
-        `message attribute ${JSON.stringify(name)} must have a DataType of String, Number or Binary (with an optional .label) and a non-empty StringValue or BinaryValue to match`,
-      )
-    }
+    checkAttribute(name, value)
   }
   return { bytes: attributesBytes(record), count }
+}
+
+/** One attribute against SQS's rules: its name, its type and value, and the characters SQS allows. */
+function checkAttribute(name: string, value: AttributeValue) {
+  if (name.toLowerCase().startsWith(RESERVED_ATTRIBUTE_PREFIX)) {
+    refuse(
+      'ATTRIBUTE_RESERVED',
+      `message attribute ${JSON.stringify(name)} is reserved: SqsEnvelope.* names belong to the envelope`,
+    )
+  }
+  if (!ATTRIBUTE_NAME.test(name) || AWS_PREFIX.test(name)) {
+    refuse(
+      'MESSAGE_INVALID',
+      `message attribute name ${show(name)} must be 1–256 of A-Z a-z 0-9 _ - . without leading, trailing or double dots, nor an AWS./Amazon. prefix`,
+    )
+  }
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    typeof value.DataType === 'string' &&
+    DATA_TYPE.test(value.DataType) &&
+    (value.DataType.startsWith('Binary')
+      ? value.BinaryValue instanceof Uint8Array && value.BinaryValue.byteLength > 0
+      : typeof value.StringValue === 'string' && value.StringValue !== '')
+  if (!ok) {
+    refuse(
+      'MESSAGE_INVALID',
+      `message attribute ${JSON.stringify(name)} must have a DataType of String, Number or Binary (with an optional .label) and a non-empty StringValue or BinaryValue to match`,
+    )
+  }
+  // Checked per job: SQS fails the whole request for one such character (LocalStack answers 500).
+  if (
+    NOT_ALLOWED_BY_SQS.test(value.DataType as string) ||
+    (value.StringValue && NOT_ALLOWED_BY_SQS.test(value.StringValue))
+  ) {
+    refuse(
+      'ATTRIBUTE_INVALID',
+      `message attribute ${JSON.stringify(name)} has a character SQS does not allow in its DataType or StringValue (a lone surrogate, U+FFFE, U+FFFF, or a control character other than tab, LF and CR)`,
+    )
+  }
 }
 
 /**

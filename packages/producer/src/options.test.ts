@@ -21,16 +21,17 @@ describe('resolveProducerOptions', () => {
       contentType: PRODUCER_DEFAULTS.contentType,
       batchSize: 10,
       concurrency: 10,
-      maxAttempts: 5,
-      retryBaseDelayMs: 50,
-      retryMaxDelayMs: 2000,
+      sqsMaxAttempts: 5,
+      sqsRetryBaseDelayMs: 50,
+      sqsRetryMaxDelayMs: 2000,
+      requestTimeoutMs: 10_000,
       contentBasedDeduplication: undefined,
       deduplicationSecret: undefined,
     })
   })
 
   it.each([
-    [{ ...base, queueUrl: 'orders' }, /^queueUrl must be an SQS queue URL .*; received "orders"$/],
+    [{ ...base, queueUrl: 'orders' }, /^queueUrl must be an http\(s\) SQS queue URL .*; received "orders"$/],
     [
       { queueUrl: base.queueUrl },
       /^kmsKeyId must be a KMS key id, ARN or alias \(or give a sealer\); received undefined$/,
@@ -52,6 +53,7 @@ describe('resolveProducerOptions', () => {
       { ...base, sqsRetryMaxDelayMs: 2 ** 31 },
       /^sqsRetryMaxDelayMs must be an integer from 0 to 2147483647; received 2147483648$/,
     ],
+    [{ ...base, requestTimeoutMs: 0 }, /^requestTimeoutMs must be an integer from 1 to 2147483647; received 0$/],
     [{ ...base, contentType: 'xml' }, /^contentType must be one of text, json, bytes; received "xml"$/],
     [{ ...base, contentBasedDeduplication: 'yes' }, /^contentBasedDeduplication must be a boolean; received "yes"$/],
     [

@@ -5,17 +5,22 @@ import {
   describeValue,
   integerOption,
   invalidOption,
+  queueUrlOption,
   timerOption,
-} from '@sqs-envelope/core/validation'
+} from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
 
-/** What every producer takes, whichever way it seals. */
+/**
+ * What every producer takes, whichever way it seals. Durations are in ms, at most 2147483647
+ * (2^31 - 1, the longest a Node.js timer can wait).
+ */
 export interface ProducerBaseOptions<C extends ContentType = 'text'> {
   /** URL of the queue to send to. Required. */
   readonly queueUrl: string
   /**
-   * The SQS client. Injected clients are used as they are (and never destroyed by us); their
-   * own SDK retries add to ours.
+   * The SQS client. An injected client is used as it is and never destroyed by us; when its own
+   * SDK retries are on (`maxAttempts` > 1, the SDK's default), they retry a failed request and ours
+   * do not (failed entries of an answered request are always retried by us).
    * @defaultValue an `SQSClient` built from `region` and `endpoint`, with SDK retries off (ours apply)
    */
   readonly sqs?: SQSClient
@@ -34,10 +39,16 @@ export interface ProducerBaseOptions<C extends ContentType = 'text'> {
    * failed entries of a batch are sent again. Integer ≥ 1. @defaultValue 5
    */
   readonly sqsMaxAttempts?: number
-  /** Base of the full-jitter exponential backoff between attempts, in ms. Integer from 0 to 2147483647 (2^31 - 1, the longest a timer can wait). @defaultValue 50 */
+  /** Base of the exponential backoff between attempts ("equal jitter"), in ms. Integer ≥ 0. @defaultValue 50 */
   readonly sqsRetryBaseDelayMs?: number
-  /** Cap of one backoff, in ms. Integer from sqsRetryBaseDelayMs to 2147483647. @defaultValue 2000 */
+  /** Cap of one backoff, in ms. Integer ≥ sqsRetryBaseDelayMs. @defaultValue 2000 */
   readonly sqsRetryMaxDelayMs?: number
+  /**
+   * Longest wait for one SQS request (and, with a sealer built from these options, one KMS request)
+   * before it is abandoned as a retryable failure that may have been sent. Integer ≥ 1.
+   * @defaultValue 10000
+   */
+  readonly requestTimeoutMs?: number
   /**
    * FIFO queues: give every message without its own `deduplicationId` one derived from its
    * plaintext with HMAC-SHA256 under `deduplicationSecret`, so that sending the same job twice
@@ -78,6 +89,7 @@ export const PRODUCER_DEFAULTS = {
   sqsMaxAttempts: 5,
   sqsRetryBaseDelayMs: 50,
   sqsRetryMaxDelayMs: 2000,
+  requestTimeoutMs: 10_000,
 } as const satisfies Partial<Record<keyof ProducerBaseOptions, unknown>>
 
 /** Fewest bytes a deduplication secret may have. */
@@ -88,9 +100,10 @@ export interface ResolvedProducerOptions {
   readonly contentType: ContentType
   readonly batchSize: number
   readonly concurrency: number
-  readonly maxAttempts: number
-  readonly retryBaseDelayMs: number
-  readonly retryMaxDelayMs: number
+  readonly sqsMaxAttempts: number
+  readonly sqsRetryBaseDelayMs: number
+  readonly sqsRetryMaxDelayMs: number
+  readonly requestTimeoutMs: number
   readonly contentBasedDeduplication: boolean | undefined
   /** The secret's bytes, copied; the caller may wipe its own. */
   readonly deduplicationSecret: Uint8Array | undefined
@@ -100,13 +113,7 @@ export interface ResolvedProducerOptions {
 export function resolveProducerOptions(options: ProducerOptions<ContentType>): ResolvedProducerOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options as unknown)
   const { kmsKeyId } = options as { kmsKeyId?: unknown }
-  if (typeof options.queueUrl !== 'string' || !/^https?:\/\/\S+$/.test(options.queueUrl)) {
-    throw invalidOption(
-      'queueUrl',
-      'an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
-      options.queueUrl,
-    )
-  }
+  const queueUrl = queueUrlOption('queueUrl', options.queueUrl)
   if (options.sealer !== undefined && kmsKeyId !== undefined) {
     throw invalidOption('kmsKeyId', 'absent when a sealer is given (the sealer names its key)', kmsKeyId)
   }
@@ -114,21 +121,40 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
     throw invalidOption('kmsKeyId', 'a KMS key id, ARN or alias (or give a sealer)', kmsKeyId)
   }
   const contentType = contentTypeOption('contentType', options.contentType, PRODUCER_DEFAULTS.contentType)
-  const retryBaseDelayMs = timerOption(
+  const sqsRetryBaseDelayMs = timerOption(
     'sqsRetryBaseDelayMs',
     options.sqsRetryBaseDelayMs,
     PRODUCER_DEFAULTS.sqsRetryBaseDelayMs,
     0,
   )
-  const retryMaxDelayMs = timerOption(
+  const sqsRetryMaxDelayMs = timerOption(
     'sqsRetryMaxDelayMs',
     options.sqsRetryMaxDelayMs,
-    Math.max(PRODUCER_DEFAULTS.sqsRetryMaxDelayMs, retryBaseDelayMs),
+    Math.max(PRODUCER_DEFAULTS.sqsRetryMaxDelayMs, sqsRetryBaseDelayMs),
     0,
   )
-  if (retryMaxDelayMs < retryBaseDelayMs) {
-    throw invalidOption('sqsRetryMaxDelayMs', `≥ sqsRetryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs)
+  if (sqsRetryMaxDelayMs < sqsRetryBaseDelayMs) {
+    throw invalidOption('sqsRetryMaxDelayMs', `≥ sqsRetryBaseDelayMs (${sqsRetryBaseDelayMs})`, sqsRetryMaxDelayMs)
   }
+  const { contentBasedDeduplication, deduplicationSecret } = deduplicationOptions(options)
+  return {
+    queueUrl,
+    contentType,
+    batchSize: integerOption('batchSize', options.batchSize, PRODUCER_DEFAULTS.batchSize, 1, 10),
+    concurrency: integerOption('concurrency', options.concurrency, PRODUCER_DEFAULTS.concurrency, 1),
+    sqsMaxAttempts: integerOption('sqsMaxAttempts', options.sqsMaxAttempts, PRODUCER_DEFAULTS.sqsMaxAttempts, 1),
+    sqsRetryBaseDelayMs,
+    sqsRetryMaxDelayMs,
+    requestTimeoutMs: timerOption('requestTimeoutMs', options.requestTimeoutMs, PRODUCER_DEFAULTS.requestTimeoutMs),
+    contentBasedDeduplication,
+    deduplicationSecret,
+  }
+}
+
+/** `contentBasedDeduplication` and a copy of the secret's bytes; never the secret in a message. */
+function deduplicationOptions(
+  options: ProducerBaseOptions<ContentType>,
+): Pick<ResolvedProducerOptions, 'contentBasedDeduplication' | 'deduplicationSecret'> {
   const cbd = options.contentBasedDeduplication
   if (cbd !== undefined && typeof cbd !== 'boolean') throw invalidOption('contentBasedDeduplication', 'a boolean', cbd)
   const secret = options.deduplicationSecret
@@ -156,15 +182,5 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
         'them test guesses of small payloads); the producer derives ids with HMAC-SHA256 under that secret instead',
     )
   }
-  return {
-    queueUrl: options.queueUrl,
-    contentType,
-    batchSize: integerOption('batchSize', options.batchSize, PRODUCER_DEFAULTS.batchSize, 1, 10),
-    concurrency: integerOption('concurrency', options.concurrency, PRODUCER_DEFAULTS.concurrency, 1),
-    maxAttempts: integerOption('sqsMaxAttempts', options.sqsMaxAttempts, PRODUCER_DEFAULTS.sqsMaxAttempts, 1),
-    retryBaseDelayMs,
-    retryMaxDelayMs,
-    contentBasedDeduplication: cbd,
-    deduplicationSecret: secretBytes,
-  }
+  return { contentBasedDeduplication: cbd, deduplicationSecret: secretBytes }
 }
