@@ -1,48 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { LocalStackTarget } from '@sqs-envelope/testing'
+import { awsEnv, finished, type ProcessResult, startProcess } from './harness.ts'
+
+export { finished } from './harness.ts'
 
 /** The bin `pnpm install` links at the repository root: what a user runs. */
 export const BIN = fileURLToPath(new URL('../node_modules/.bin/sqs-envelope', import.meta.url))
 
-export interface CliResult {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+/** What a run of the bin printed and how it exited. */
+export type CliResult = ProcessResult
 
 /** The environment a user would have: the SDK's variables pointing at LocalStack; this Node first on PATH. */
-export function cliEnv(target: LocalStackTarget): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
-    AWS_ENDPOINT_URL: target.endpoint,
-    AWS_REGION: target.region,
-    AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
-  }
-}
+export const cliEnv: (target: LocalStackTarget) => NodeJS.ProcessEnv = awsEnv
 
 /** Starts the real bin as a child process. */
 export function startCli(target: LocalStackTarget, args: readonly string[], cwd?: string): ChildProcess {
-  return spawn(BIN, args, { env: cliEnv(target), stdio: ['pipe', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) })
-}
-
-/** Collects a child's output and exit status. */
-export function finished(child: ChildProcess): Promise<CliResult> {
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk
-  })
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk
-  })
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return startProcess(BIN, args, { env: awsEnv(target), stdin: 'pipe', ...(cwd ? { cwd } : {}) })
 }
 
 /** Runs the bin to its end with `input` on stdin. */

@@ -3,26 +3,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { ATTRIBUTE_QUARANTINE_CODE, ATTRIBUTE_QUARANTINE_SOURCE } from '@sqs-envelope/consumer'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { finished, runCli, startCli } from './cli-support.ts'
 import { queueDepth, receiveAll, sealJobs, sendRaw, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
+const { target, sqs, newKey, newQueue, newQueueWithKey } = localstackFixture()
 const dir = mkdtempSync(join(tmpdir(), 'sqs-envelope-cli-'))
 
 afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
   rmSync(dir, { recursive: true, force: true })
 })
 
 describe('sqs-envelope CLI against LocalStack', () => {
   it('send --lines of 1,000 lines through one producer, then receive --json: every line back, once, with its attributes', async () => {
-    const key = await createTestKey(kms, { aliasPrefix: 'cli-lines' })
-    const queue = await createTestQueue(sqs, { prefix: 'cli-lines' })
+    const key = await newKey({ aliasPrefix: 'cli-lines' })
+    const queue = await newQueue({ prefix: 'cli-lines' })
     const lines = Array.from({ length: 1000 }, (_, i) => `job ${i} · ünïcødé "quoted" \\ ${'x'.repeat(i % 50)}`)
     const file = join(dir, 'lines.txt')
     writeFileSync(file, `${lines.join('\n')}\n`)
@@ -61,8 +57,8 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 120_000)
 
   it('send BODY prints the MessageId; receive --keep prints it and leaves it in the queue', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-one' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-one' })
     const sent = await runCli(target, [
       'send',
       '--queue-url',
@@ -88,7 +84,7 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('a missing queue: send, receive and run exit 1 and say why', async () => {
-    const key = await createTestKey(kms)
+    const key = await newKey()
     const missing = `${target.endpoint}/000000000000/cli-no-such-queue-${Date.now()}`
     const sent = await runCli(target, ['send', '--queue-url', missing, '--key-id', key.keyId, 'hello'])
     expect(sent.code).toBe(1)
@@ -104,7 +100,7 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('a wrong key: send to a key that does not exist exits 1 with KMS_KEY_NOT_FOUND; nothing is sent', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'cli-wrong-key' })
+    const queue = await newQueue({ prefix: 'cli-wrong-key' })
     const file = join(dir, 'wrong-key.txt')
     writeFileSync(file, 'a\nb\nc\n')
     const sent = await runCli(target, [
@@ -128,10 +124,8 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('a wrong key on receive: a job of another key than --allowed-key-arn is quarantined to the DLQ intact; exit 3', async () => {
-    const key = await createTestKey(kms)
-    const other = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-not-allowed', deadLetterQueue: true })
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const other = await newKey()
+    const { queue, sealer } = await newQueueWithKey({ prefix: 'cli-not-allowed', deadLetterQueue: true })
     const [job] = await sealJobs(sealer, 1)
     sealer.close()
     await sendRaw(sqs, queue.queueUrl, [job as { body: string }])
@@ -151,8 +145,8 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('a poison message: reported with its id and code, moved intact to the DLQ, the good ones printed; exit 3', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-poison', deadLetterQueue: true })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-poison', deadLetterQueue: true })
     const { MessageId: poisonId } = await sqs.send(
       new SendMessageCommand({
         QueueUrl: queue.queueUrl,
@@ -178,9 +172,7 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('a disabled key: receive quarantines at most the breaker threshold (3) and leaves the rest; exit 3', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-disabled', deadLetterQueue: true })
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const { key, queue, sealer } = await newQueueWithKey({ prefix: 'cli-disabled', deadLetterQueue: true })
     await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, 6))
     sealer.close()
     await key.disable()
@@ -205,7 +197,7 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('a poison message with no DLQ is reported and left in the queue, never deleted; exit 3', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'cli-poison-no-dlq' })
+    const queue = await newQueue({ prefix: 'cli-poison-no-dlq' })
     const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: '{}' }))
     const received = await runCli(target, ['receive', '--queue-url', queue.queueUrl])
     expect(received.code).toBe(3)
@@ -218,8 +210,8 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('doctor: all checks pass on a queue with a DLQ and an enabled key; exit 0', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-doctor-ok', deadLetterQueue: true })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-doctor-ok', deadLetterQueue: true })
     const result = await runCli(target, ['doctor', '--queue-url', queue.queueUrl, '--key-id', key.keyId])
     expect(result.code).toBe(0)
     const marks = result.stdout
@@ -232,9 +224,9 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('doctor reports a missing DLQ and a disabled key, each with what to do; exit 1', async () => {
-    const key = await createTestKey(kms)
+    const key = await newKey()
     await key.disable()
-    const queue = await createTestQueue(sqs, { prefix: 'cli-doctor-bad' })
+    const queue = await newQueue({ prefix: 'cli-doctor-bad' })
     const result = await runCli(target, ['doctor', '--queue-url', queue.queueUrl, '--key-id', key.keyId])
     expect(result.code).toBe(1)
     expect(result.stdout).toContain('✗ the queue has no dead-letter queue\n    → create one and set a redrive policy')
@@ -259,8 +251,8 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('send --lines - reads stdin; json lines are checked, a line that is not JSON fails alone', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-stdin' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-stdin' })
     const sent = await runCli(
       target,
       ['send', '--queue-url', queue.queueUrl, '--key-id', key.keyId, '--lines', '-', '--content-type', 'json'],
@@ -311,12 +303,10 @@ describe('sqs-envelope CLI against LocalStack', () => {
   }, 60_000)
 
   it('run with a handler file: SIGTERM while jobs are in flight drains them and exits 0; no job lost', async () => {
-    const key = await createTestKey(kms)
     // A short visibility timeout: a long poll aborted by the stop may have taken messages on the SQS side
     // that the worker never saw; they come back after it (at least once), and the test waits for them.
-    const queue = await createTestQueue(sqs, { prefix: 'cli-run', visibilityTimeoutSeconds: 8 })
+    const { queue, sealer } = await newQueueWithKey({ prefix: 'cli-run', visibilityTimeoutSeconds: 8 })
     const total = 200
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
     await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, total, 20))
     sealer.close()
     const out = join(dir, 'run-handled.txt')

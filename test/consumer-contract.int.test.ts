@@ -1,14 +1,13 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs'
-import { createTestQueue } from '@sqs-envelope/testing'
 import { Consumer } from 'sqs-consumer'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sendRaw, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
 // What @sqs-envelope/consumer relies on in sqs-consumer (behind its poller seam). If an upgrade
 // breaks one of these, this file fails before users' workers do.
 
-const { sqs } = localstack()
+const { sqs, newQueue } = localstackFixture()
 
 afterAll(() => sqs.destroy())
 
@@ -48,7 +47,7 @@ function recordingClient() {
 
 describe('sqs-consumer contract (what the poller seam relies on)', () => {
   it('batch mode: every AWS call goes through the injected client’s send; heartbeat before the handler ends; option and event names', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'contract', visibilityTimeoutSeconds: 30 })
+    const queue = await newQueue({ prefix: 'contract', visibilityTimeoutSeconds: 30 })
     await sendRaw(sqs, queue.queueUrl, [
       { body: 'one', messageAttributes: { 'SqsEnvelope.Version': { DataType: 'String', StringValue: '1' } } },
       { body: 'two' },

@@ -1,27 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { handledLines, queueDepth, sealJobs, sendRaw, startWorker, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
+const { target, sqs, newQueueWithKey } = localstackFixture()
 const dir = mkdtempSync(join(tmpdir(), 'sqs-envelope-crash-'))
 
 afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
   rmSync(dir, { recursive: true, force: true })
 })
 
 describe('EnvelopeConsumer: crash', () => {
   it('a worker killed with SIGKILL mid-batch and started again: every job handled at least once, none lost', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-crash', visibilityTimeoutSeconds: 3 })
+    const { queue, sealer } = await newQueueWithKey({ prefix: 'consumer-crash', visibilityTimeoutSeconds: 3 })
     const total = 300
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
     await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, total, 20))
     const out = join(dir, 'handled.txt')
 

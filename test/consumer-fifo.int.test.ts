@@ -1,28 +1,19 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs'
 import { EnvelopeConsumer } from '@sqs-envelope/consumer'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { queueDepth, receiveAll, recordEvents, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { sqs, kms } = localstack()
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const { sqs, kms, newQueueWithKey } = localstackFixture()
 
 describe('EnvelopeConsumer: FIFO queues', () => {
   it('jobs of one group are handled in order, a failure holds the rest of its group; poison reaches the FIFO DLQ', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, {
+    const { queue, sealer } = await newQueueWithKey({
       prefix: 'consumer-fifo',
       fifo: true,
       visibilityTimeoutSeconds: 1,
       deadLetterQueue: { maxReceiveCount: 10 },
     })
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
     const jobs = [
       ['g1', 'm1'],
       ['g2', 'n1'],

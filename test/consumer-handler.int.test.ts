@@ -1,22 +1,15 @@
 import { EnvelopeConsumer, type MessageContext } from '@sqs-envelope/consumer'
-import { EnvelopeSealer, isSqsEnvelopeError } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type EnvelopeSealer, isSqsEnvelopeError } from '@sqs-envelope/core'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { queueDepth, receiveAll, recordEvents, sealedToRaw, sendRaw, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { sqs, kms } = localstack()
-let key: TestKey
+const fixture = localstackFixture({ keys: 1 })
+const { sqs, kms, newQueue, newSealer } = fixture
 let sealer: EnvelopeSealer
 
 beforeAll(async () => {
-  key = await createTestKey(kms)
-  sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
-})
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
+  sealer = newSealer()
 })
 
 async function sendJobs(queueUrl: string, jobs: readonly string[]) {
@@ -27,7 +20,7 @@ async function sendJobs(queueUrl: string, jobs: readonly string[]) {
 
 describe('EnvelopeConsumer: handler contract', () => {
   it('a handler that throws leaves the job for redelivery; the next delivery sees receiveCount 2 and acknowledges', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-throw', visibilityTimeoutSeconds: 1 })
+    const queue = await newQueue({ prefix: 'consumer-throw', visibilityTimeoutSeconds: 1 })
     await sendJobs(queue.queueUrl, ['flaky'])
     const counts: number[] = []
     const consumer = new EnvelopeConsumer<string>({
@@ -53,7 +46,7 @@ describe('EnvelopeConsumer: handler contract', () => {
   }, 60_000)
 
   it('handlerTimeoutMs aborts the handler’s signal (HANDLER_TIMEOUT), reports timeout_error and leaves the job', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-timeout', visibilityTimeoutSeconds: 30 })
+    const queue = await newQueue({ prefix: 'consumer-timeout', visibilityTimeoutSeconds: 30 })
     await sendJobs(queue.queueUrl, ['slow'])
     let reason: unknown
     const consumer = new EnvelopeConsumer<string>({
@@ -86,7 +79,7 @@ describe('EnvelopeConsumer: handler contract', () => {
   }, 60_000)
 
   it('handleMessageBatch: batchItemFailures are left for redelivery, the rest acknowledged', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-batch', visibilityTimeoutSeconds: 1 })
+    const queue = await newQueue({ prefix: 'consumer-batch', visibilityTimeoutSeconds: 1 })
     await sendJobs(queue.queueUrl, ['a', 'b', 'c', 'd', 'e'])
     const deliveries: string[] = []
     const consumer = new EnvelopeConsumer<string>({
@@ -113,7 +106,7 @@ describe('EnvelopeConsumer: handler contract', () => {
   }, 60_000)
 
   it('a slow job does not hold its poller: past stragglerAfterMs it runs on detached and the poller polls again', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-straggler', visibilityTimeoutSeconds: 30 })
+    const queue = await newQueue({ prefix: 'consumer-straggler', visibilityTimeoutSeconds: 30 })
     await sendJobs(queue.queueUrl, ['slow'])
     let releaseSlow: (() => void) | undefined
     const slowGate = new Promise<void>((resolve) => {
@@ -151,8 +144,8 @@ describe('EnvelopeConsumer: handler contract', () => {
 
   it('one consumer, two queues: both drained through one opener', async () => {
     const [q1, q2] = await Promise.all([
-      createTestQueue(sqs, { prefix: 'consumer-multi-1' }),
-      createTestQueue(sqs, { prefix: 'consumer-multi-2' }),
+      newQueue({ prefix: 'consumer-multi-1' }),
+      newQueue({ prefix: 'consumer-multi-2' }),
     ])
     await Promise.all([sendJobs(q1.queueUrl, ['x1', 'x2']), sendJobs(q2.queueUrl, ['y1', 'y2'])])
     const seen: Array<[string, string]> = []
@@ -183,7 +176,7 @@ describe('EnvelopeConsumer: handler contract', () => {
 
 describe('EnvelopeConsumer: stop with work in flight', () => {
   it('stop() lets in-flight handlers finish within timeoutMs; their jobs are deleted', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-drain' })
+    const queue = await newQueue({ prefix: 'consumer-drain' })
     await sendJobs(queue.queueUrl, ['j1', 'j2', 'j3'])
     let started = 0
     let finished = 0
@@ -212,7 +205,7 @@ describe('EnvelopeConsumer: stop with work in flight', () => {
   }, 60_000)
 
   it('past timeoutMs, stop() aborts handler signals and releases their jobs at once (visible again, not deleted)', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-abort', visibilityTimeoutSeconds: 60 })
+    const queue = await newQueue({ prefix: 'consumer-abort', visibilityTimeoutSeconds: 60 })
     await sendJobs(queue.queueUrl, ['stuck'])
     let aborted = false
     const consumer = new EnvelopeConsumer<string>({
@@ -247,7 +240,7 @@ describe('EnvelopeConsumer: stop with work in flight', () => {
   }, 60_000)
 
   it('a detached job is waited for by stop() too, and aborted past timeoutMs (left in the queue, not deleted)', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-abort-detached', visibilityTimeoutSeconds: 60 })
+    const queue = await newQueue({ prefix: 'consumer-abort-detached', visibilityTimeoutSeconds: 60 })
     await sendJobs(queue.queueUrl, ['stuck'])
     let aborted = false
     const consumer = new EnvelopeConsumer<string>({

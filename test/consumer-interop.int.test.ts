@@ -1,27 +1,16 @@
 import { EnvelopeConsumer } from '@sqs-envelope/consumer'
-import { createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { queueDepth, recordEvents, waitFor } from './consumer-support.ts'
 import { recipePython, runRecipe } from './interop/python.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-let key: TestKey
-
-beforeAll(async () => {
-  // The first run builds the recipe's virtualenv (boto3 + cryptography from PyPI).
-  await recipePython()
-  key = await createTestKey(kms)
-}, 600_000)
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+// The first run builds the recipe's virtualenv (boto3 + cryptography from PyPI).
+const fixture = localstackFixture({ keys: 1, prepare: recipePython })
+const { target, sqs, kms, newQueue } = fixture
 
 describe('EnvelopeConsumer and the original Python recipe', () => {
   it('jobs the Python recipe sends (no attributes: plain v1 text) are handled by the runner', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-python' })
+    const queue = await newQueue({ prefix: 'consumer-python' })
     const payloads = ['from python 1', 'from python ✓ 2']
     for (const p of payloads) {
       await runRecipe(
@@ -34,7 +23,7 @@ describe('EnvelopeConsumer and the original Python recipe', () => {
           '--queue-url',
           queue.queueUrl,
           '--key-id',
-          key.keyId,
+          fixture.key.keyId,
         ],
         Buffer.from(p),
       )
@@ -44,7 +33,7 @@ describe('EnvelopeConsumer and the original Python recipe', () => {
       queueUrl: queue.queueUrl,
       sqs,
       kms,
-      allowedKmsKeyArns: [key.keyArn],
+      allowedKmsKeyArns: [fixture.key.keyArn],
       waitTimeSeconds: 1,
       handleMessage: (job, ctx) => {
         handled.push([job, ctx.contentType])

@@ -1,9 +1,7 @@
 import { EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeConsumer, type QuarantineEvent } from '@sqs-envelope/consumer'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   loopbackProxy,
   queueDepth,
@@ -14,20 +12,16 @@ import {
   sendRaw,
   waitFor,
 } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const { target, sqs, kms, newQueueWithKey } = localstackFixture()
 
 describe('EnvelopeConsumer: KMS trouble', () => {
   it('KMS unreachable for a while (a loopback proxy cut): nothing quarantined, everything handled after recovery', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-kms-down', deadLetterQueue: { maxReceiveCount: 100 } })
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, reuse: false })
+    const { queue, sealer } = await newQueueWithKey(
+      { prefix: 'consumer-kms-down', deadLetterQueue: { maxReceiveCount: 100 } },
+      { reuse: false },
+    )
     const total = 30
     const jobs = await sealJobs(sealer, total)
     const proxy = await loopbackProxy(target.endpoint)
@@ -73,10 +67,11 @@ describe('EnvelopeConsumer: KMS trouble', () => {
   }, 120_000)
 
   it('the KMS key disabled mid-run, then enabled: at most breakerThreshold (3) quarantined, all the rest handled', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-breaker', deadLetterQueue: { maxReceiveCount: 100 } })
+    const { key, queue, sealer } = await newQueueWithKey(
+      { prefix: 'consumer-breaker', deadLetterQueue: { maxReceiveCount: 100 } },
+      { reuse: false },
+    )
     const dlq = queue.deadLetterQueue?.queueUrl as string
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, reuse: false })
     const before = 10
     const after = 30
     const sealed = await sealJobs(sealer, before + after)
@@ -140,9 +135,7 @@ describe('EnvelopeConsumer: KMS trouble', () => {
 
 describe('EnvelopeConsumer: SQS trouble', () => {
   it('SQS unreachable at start (a loopback proxy cut): receive errors reported, polling backs off and recovers by itself', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-sqs-down' })
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const { queue, sealer } = await newQueueWithKey({ prefix: 'consumer-sqs-down' })
     await sendRaw(sqs, queue.queueUrl, [sealedToRaw(await sealer.seal('a')), sealedToRaw(await sealer.seal('b'))])
     const proxy = await loopbackProxy(target.endpoint)
     proxy.down()

@@ -1,24 +1,20 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeConsumer } from '@sqs-envelope/consumer'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
+import type { EnvelopeSealer } from '@sqs-envelope/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { queueDepth, recordEvents, sealJobs, sendRaw, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { sqs, kms } = localstack()
-let key: TestKey
+const fixture = localstackFixture({ keys: 1 })
+const { sqs, kms, newQueue, newSealer } = fixture
 let sealer: EnvelopeSealer
 
 beforeAll(async () => {
-  key = await createTestKey(kms)
-  sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+  sealer = newSealer()
 })
 
 afterAll(() => {
   sealer.close()
-  sqs.destroy()
-  kms.destroy()
 })
 
 interface Span {
@@ -61,7 +57,7 @@ function slowDeletes(deleteDelayMs: number, failDeletes = 0) {
 
 describe('EnvelopeConsumer: pipelined deletes (standard queues)', () => {
   it('the next receive goes out while the previous batch’s DeleteMessageBatch runs; at most one delete pending per poller; all deleted', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-pipeline', visibilityTimeoutSeconds: 30 })
+    const queue = await newQueue({ prefix: 'consumer-pipeline', visibilityTimeoutSeconds: 30 })
     await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, 30))
     const { client, spans } = slowDeletes(800)
     let handled = 0
@@ -96,7 +92,7 @@ describe('EnvelopeConsumer: pipelined deletes (standard queues)', () => {
   }, 60_000)
 
   it('a DeleteMessageBatch that fails is reported (error event with the message ids), not counted processed, and the jobs come back', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-pipeline-fail', visibilityTimeoutSeconds: 1 })
+    const queue = await newQueue({ prefix: 'consumer-pipeline-fail', visibilityTimeoutSeconds: 1 })
     await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, 5))
     const { client } = slowDeletes(0, 1)
     const runs: string[] = []

@@ -10,8 +10,7 @@ import {
 } from '@sqs-envelope/consumer'
 import { EnvelopeSealer, Fernet } from '@sqs-envelope/core'
 import { encodeBody, parseBody } from '@sqs-envelope/core/wire'
-import { createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   queueDepth,
   type RawMessage,
@@ -21,20 +20,10 @@ import {
   sendRaw,
   waitFor,
 } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { sqs, kms } = localstack()
-let key: TestKey
-let otherKey: TestKey
-
-beforeAll(async () => {
-  ;[key, otherKey] = await Promise.all([createTestKey(kms), createTestKey(kms)])
-})
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const fixture = localstackFixture({ keys: 2 })
+const { sqs, kms, newQueue, newSealer } = fixture
 
 /** Attributes of the sender's own, to check they travel to quarantine unchanged. */
 function userAttributes(i: number): Record<string, MessageAttributeValue> {
@@ -66,29 +55,33 @@ const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex')
 
 /** One message of each kind of poison, each with a code it must be quarantined under. */
 async function poisonMessages(queueArn: string): Promise<Array<{ raw: RawMessage; codes: string[] }>> {
-  const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, encryptionContext: { queue: queueArn } })
+  const sealer = newSealer({ encryptionContext: { queue: queueArn } })
   const good = await sealer.seal('never seen')
   const { encryptedDataKey, token } = parseBody(good.body)
   const flipped = token.slice(0, 40) + (token[40] === 'A' ? 'B' : 'A') + token.slice(41)
   const otherContext = await new EnvelopeSealer({
     kms,
-    kmsKeyId: key.keyId,
+    kmsKeyId: fixture.key.keyId,
     encryptionContext: { queue: 'arn:aws:sqs:us-east-1:000000000000:someone-else' },
   }).seal('x')
   const foreign = await new EnvelopeSealer({
     kms,
-    kmsKeyId: otherKey.keyId,
+    kmsKeyId: fixture.otherKey.keyId,
     encryptionContext: { queue: queueArn },
   }).seal('x')
   const other = await new EnvelopeSealer({
     kms,
-    kmsKeyId: key.keyId,
+    kmsKeyId: fixture.key.keyId,
     encryptionContext: { queue: queueArn },
     reuse: false,
   }).seal('y')
   // A token made an hour ago under a real data key: only its age is wrong.
   const dataKey = await kms.send(
-    new GenerateDataKeyCommand({ KeyId: key.keyId, KeySpec: 'AES_256', EncryptionContext: { queue: queueArn } }),
+    new GenerateDataKeyCommand({
+      KeyId: fixture.key.keyId,
+      KeySpec: 'AES_256',
+      EncryptionContext: { queue: queueArn },
+    }),
   )
   const oldToken = new Fernet(dataKey.Plaintext as Uint8Array).encrypt('old', {
     timestamp: Math.floor(Date.now() / 1000) - 3600,
@@ -125,10 +118,10 @@ async function poisonMessages(queueArn: string): Promise<Array<{ raw: RawMessage
 
 describe('EnvelopeConsumer: poison is quarantined intact', () => {
   it('each kind of poison among good jobs: good ones handled, every bad one in the DLQ byte-identical, never handled', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-poison', deadLetterQueue: { maxReceiveCount: 5 } })
+    const queue = await newQueue({ prefix: 'consumer-poison', deadLetterQueue: { maxReceiveCount: 5 } })
     const dlq = queue.deadLetterQueue?.queueUrl as string
     const poison = await poisonMessages(queue.queueArn)
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, encryptionContext: { queue: queue.queueArn } })
+    const sealer = newSealer({ encryptionContext: { queue: queue.queueArn } })
     const good: RawMessage[] = []
     for (let i = 0; i < 20; i++) good.push(sealedToRaw(await sealer.seal(`good-${i}`)))
     const bad = poison.map((p, i) => withUserAttributes(p.raw, i))
@@ -139,7 +132,7 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
       queueUrl: queue.queueUrl,
       sqs,
       kms,
-      allowedKmsKeyArns: [key.keyArn],
+      allowedKmsKeyArns: [fixture.key.keyArn],
       requiredEncryptionContext: { queue: queue.queueArn },
       tokenTtlSeconds: 600,
       waitTimeSeconds: 1,
@@ -182,8 +175,8 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
   }, 90_000)
 
   it('with quarantineQueueUrl, poison goes there rather than to the DLQ', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-qq', deadLetterQueue: true })
-    const quarantine = await createTestQueue(sqs, { prefix: 'consumer-qq-target' })
+    const queue = await newQueue({ prefix: 'consumer-qq', deadLetterQueue: true })
+    const quarantine = await newQueue({ prefix: 'consumer-qq-target' })
     await sendRaw(sqs, queue.queueUrl, [{ body: 'not json', messageAttributes: userAttributes(1) }])
     const consumer = new EnvelopeConsumer({
       queueUrl: queue.queueUrl,
@@ -213,7 +206,7 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
   }, 60_000)
 
   it('with neither a quarantine queue nor a DLQ, poison stays in its queue, reported and never deleted', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-nodlq', visibilityTimeoutSeconds: 30 })
+    const queue = await newQueue({ prefix: 'consumer-nodlq', visibilityTimeoutSeconds: 30 })
     await sendRaw(sqs, queue.queueUrl, [{ body: 'not json either' }])
     const consumer = new EnvelopeConsumer({
       queueUrl: queue.queueUrl,
@@ -239,7 +232,7 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
   }, 60_000)
 
   it('when the send to quarantine fails, the poison is not deleted: QUARANTINE_FAILED, it stays in its queue', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-qfail', visibilityTimeoutSeconds: 30 })
+    const queue = await newQueue({ prefix: 'consumer-qfail', visibilityTimeoutSeconds: 30 })
     await sendRaw(sqs, queue.queueUrl, [{ body: 'poison', messageAttributes: userAttributes(2) }])
     const consumer = new EnvelopeConsumer({
       queueUrl: queue.queueUrl,

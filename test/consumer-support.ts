@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +13,7 @@ import {
 import type { EnvelopeConsumer } from '@sqs-envelope/consumer'
 import type { EnvelopeSealer } from '@sqs-envelope/core'
 import type { LocalStackTarget } from '@sqs-envelope/testing'
+import { awsEnv, startNode, stopProcess } from './harness.ts'
 import { mapLimit } from './support.ts'
 
 /** One message to send as it is: a body and its attributes. */
@@ -21,7 +22,7 @@ export interface RawMessage {
   readonly messageAttributes?: Record<string, MessageAttributeValue>
 }
 
-/** Sends messages with SendMessageBatch (10 per call, `concurrency` calls at once); there is no producer package yet. */
+/** Sends messages as they are with SendMessageBatch (10 per call, `concurrency` calls at once), bypassing the producer. */
 export async function sendRaw(sqs: SQSClient, queueUrl: string, messages: readonly RawMessage[], concurrency = 8) {
   const chunks: RawMessage[][] = []
   for (let i = 0; i < messages.length; i += 10) chunks.push(messages.slice(i, i + 10))
@@ -171,19 +172,11 @@ export function startWorker(
   out: string,
   env: Record<string, string> = {},
 ): ChildProcess {
-  return fork(workerScript, {
-    execArgv: ['--conditions=@sqs-envelope/source', '--no-warnings'],
-    env: {
-      ...process.env,
-      ...env,
-      QUEUE_URL: queueUrl,
-      OUT_FILE: out,
-      AWS_ENDPOINT: target.endpoint,
-      AWS_REGION: target.region,
-      AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  return startNode(workerScript, [], {
+    nodeArgs: ['--no-warnings'],
+    ipc: true,
+    output: 'inherit',
+    env: { ...awsEnv(target), ...env, QUEUE_URL: queueUrl, OUT_FILE: out },
   })
 }
 
@@ -192,9 +185,4 @@ export const handledLines = (out: string) =>
   existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : []
 
 /** Sends `signal` to a worker and resolves with its exit code once it has exited. */
-export function stopWorker(worker: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
-  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve(worker.exitCode)
-  const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve))
-  worker.kill(signal)
-  return exited
-}
+export const stopWorker: (worker: ChildProcess, signal: NodeJS.Signals) => Promise<number | null> = stopProcess

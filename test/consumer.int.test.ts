@@ -5,28 +5,18 @@ import {
   EnvelopeConsumer,
   type MessageContext,
 } from '@sqs-envelope/consumer'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createKmsClient, createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
+import { createKmsClient } from '@sqs-envelope/testing'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { queueDepth, receiveAll, recordEvents, sealedToRaw, sealJobs, sendRaw, waitFor } from './consumer-support.ts'
-import { countKmsCalls, localstack } from './support.ts'
+import { countKmsCalls, localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-let key: TestKey
-
-beforeAll(async () => {
-  key = await createTestKey(kms)
-})
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const fixture = localstackFixture({ keys: 1 })
+const { target, sqs, kms, newQueue, newSealer } = fixture
 
 describe('EnvelopeConsumer: opening before handling', () => {
   it('2,000 jobs through 4 pollers: each handled once, all deleted, more than 10 in flight, one Decrypt per data key', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-2k' })
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, maxMessagesPerDataKey: 100 })
+    const queue = await newQueue({ prefix: 'consumer-2k' })
+    const sealer = newSealer({ maxMessagesPerDataKey: 100 })
     const total = 2000
     const sealed = await sealJobs(sealer, total, 50)
     expect(sealer.metrics().generateDataKeyCalls).toBe(total / 100)
@@ -81,9 +71,9 @@ describe('EnvelopeConsumer: opening before handling', () => {
   }, 180_000)
 
   it('a JSON job with an encryption context opens through the runner (the attribute trap is closed)', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-json' })
+    const queue = await newQueue({ prefix: 'consumer-json' })
     const context = { queue: queue.queueArn, tenant: 'acme' }
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, encryptionContext: context, contentType: 'json' })
+    const sealer = newSealer({ encryptionContext: context, contentType: 'json' })
     await sendRaw(sqs, queue.queueUrl, [sealedToRaw(await sealer.seal({ orderId: 42, items: ['a', 'b'] }))])
     const seen: Array<{ job: { orderId: number; items: string[] }; context: MessageContext }> = []
     const consumer = new EnvelopeConsumer<{ orderId: number; items: string[] }>({
@@ -106,7 +96,7 @@ describe('EnvelopeConsumer: opening before handling', () => {
     expect(seen[0]?.context).toMatchObject({
       contentType: 'json',
       encryptionContext: context,
-      kmsKeyArn: key.keyArn,
+      kmsKeyArn: fixture.key.keyArn,
       queueUrl: queue.queueUrl,
       receiveCount: 1,
     })
@@ -121,7 +111,7 @@ describe('EnvelopeConsumer: opening before handling', () => {
 
 describe('EnvelopeConsumer: stop', () => {
   it('stop() during a 20-second long poll resolves well under a second; the messages that poll would have brought stay in the queue', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-stop', visibilityTimeoutSeconds: 1 })
+    const queue = await newQueue({ prefix: 'consumer-stop', visibilityTimeoutSeconds: 1 })
     let calls = 0
     const consumer = new EnvelopeConsumer<string>({
       queueUrl: queue.queueUrl,
@@ -143,7 +133,7 @@ describe('EnvelopeConsumer: stop', () => {
     expect(stopMs).toBeLessThan(1000)
     expect(consumer.status).toMatchObject({ isRunning: false, state: 'stopped' })
 
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const sealer = newSealer()
     await sendRaw(sqs, queue.queueUrl, [sealedToRaw(await sealer.seal('a')), sealedToRaw(await sealer.seal('b'))])
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(2)
@@ -165,8 +155,8 @@ describe('EnvelopeConsumer: stop', () => {
   }, 60_000)
 
   it('a receive that answers after stop() was called hands its messages back at once; no handler sees them', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'consumer-late', visibilityTimeoutSeconds: 60 })
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const queue = await newQueue({ prefix: 'consumer-late', visibilityTimeoutSeconds: 60 })
+    const sealer = newSealer()
     await sendRaw(sqs, queue.queueUrl, [
       sealedToRaw(await sealer.seal('late-1')),
       sealedToRaw(await sealer.seal('late-2')),

@@ -1,23 +1,15 @@
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { EnvelopeOpener, EnvelopeSealer, Fernet } from '@sqs-envelope/core'
 import { encodeBody, parseBody } from '@sqs-envelope/core/wire'
-import { createTestKey, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { countKmsCalls, failure, localstack, toMessage } from './support.ts'
+import { describe, expect, it } from 'vitest'
+import { countKmsCalls, failure, localstackFixture, toMessage } from './support.ts'
 
-const { target, kms } = localstack()
-let key: TestKey
-let otherKey: TestKey
-
-beforeAll(async () => {
-  ;[key, otherKey] = await Promise.all([createTestKey(kms), createTestKey(kms)])
-})
-
-afterAll(() => kms.destroy())
+const fixture = localstackFixture({ keys: 2 })
+const { target, kms, newKey, newSealer } = fixture
 
 describe('opening: permanent failures are classified so the consumer quarantines them', () => {
   it('a tampered token is TOKEN_MAC, found before any payload decryption', async () => {
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const sealer = newSealer()
     const sealed = await sealer.seal('secret')
     const body = JSON.parse(sealed.body) as Record<string, string>
     const token = body.encrypted_message as string
@@ -39,7 +31,7 @@ describe('opening: permanent failures are classified so the consumer quarantines
   })
 
   it('a corrupted data key is KMS_INVALID_CIPHERTEXT', async () => {
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const sealer = newSealer()
     const sealed = await sealer.seal('x')
     const { encryptedDataKey, token } = parseBody(sealed.body)
     // Keep the key reference at the front of the blob; corrupt the wrapped key at its end.
@@ -53,7 +45,7 @@ describe('opening: permanent failures are classified so the consumer quarantines
   })
 
   it('a data key that names no KMS key is permanent (LocalStack: NotFoundException; AWS: InvalidCiphertext)', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
+    const sealed = await newSealer().seal('x')
     const garbage = encodeBody(Buffer.alloc(120, 7), parseBody(sealed.body).token)
     const result = await failure(new EnvelopeOpener({ kms }).open({ Body: garbage }))
     expect(result.kind).toBe('permanent')
@@ -61,7 +53,7 @@ describe('opening: permanent failures are classified so the consumer quarantines
   })
 
   it('a message whose encryption context was changed is KMS_INVALID_CIPHERTEXT (KMS binds the context)', async () => {
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, encryptionContext: { queue: 'orders' } })
+    const sealer = newSealer({ encryptionContext: { queue: 'orders' } })
     const sealed = await sealer.seal('x')
     const forged = {
       ...sealed.messageAttributes,
@@ -80,7 +72,7 @@ describe('opening: permanent failures are classified so the consumer quarantines
   })
 
   it('a message without the required encryption context is CONTEXT_MISMATCH, with no KMS call', async () => {
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, encryptionContext: { queue: 'orders' } })
+    const sealer = newSealer({ encryptionContext: { queue: 'orders' } })
     const sealed = await sealer.seal('x')
     const client = new KMSClient({ endpoint: target.endpoint, region: target.region, credentials: target.credentials })
     const counts = countKmsCalls(client)
@@ -90,22 +82,22 @@ describe('opening: permanent failures are classified so the consumer quarantines
   })
 
   it('with one allowed key, a data key under another key is KMS_INCORRECT_KEY (KMS checks KeyId)', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
-    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [otherKey.keyArn] })
+    const sealed = await newSealer().seal('x')
+    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [fixture.otherKey.keyArn] })
     expect(await failure(opener.open(toMessage(sealed)))).toEqual({ code: 'KMS_INCORRECT_KEY', kind: 'permanent' })
   })
 
   it('with several allowed keys, a data key under none of them is KMS_KEY_NOT_ALLOWED', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
-    const third = await createTestKey(kms)
-    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [otherKey.keyArn, third.keyArn] })
+    const sealed = await newSealer().seal('x')
+    const third = await newKey()
+    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [fixture.otherKey.keyArn, third.keyArn] })
     expect(await failure(opener.open(toMessage(sealed)))).toEqual({ code: 'KMS_KEY_NOT_ALLOWED', kind: 'permanent' })
-    const allowing = new EnvelopeOpener({ kms, allowedKmsKeyArns: [otherKey.keyArn, key.keyArn] })
-    await expect(allowing.open(toMessage(sealed))).resolves.toMatchObject({ value: 'x', kmsKeyArn: key.keyArn })
+    const allowing = new EnvelopeOpener({ kms, allowedKmsKeyArns: [fixture.otherKey.keyArn, fixture.key.keyArn] })
+    await expect(allowing.open(toMessage(sealed))).resolves.toMatchObject({ value: 'x', kmsKeyArn: fixture.key.keyArn })
   })
 
   it('a data key under a disabled KMS key is KMS_KEY_DISABLED', async () => {
-    const doomed = await createTestKey(kms)
+    const doomed = await newKey()
     const sealed = await new EnvelopeSealer({ kms, kmsKeyId: doomed.keyId }).seal('x')
     await doomed.disable()
     expect(await failure(new EnvelopeOpener({ kms }).open(toMessage(sealed)))).toEqual({
@@ -116,7 +108,7 @@ describe('opening: permanent failures are classified so the consumer quarantines
 
   it('a token older than tokenTtlSeconds is TOKEN_EXPIRED', async () => {
     // Sealed by hand, as any Fernet sender could, with a timestamp an hour ago.
-    const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: key.keyId, KeySpec: 'AES_256' }))
+    const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: fixture.key.keyId, KeySpec: 'AES_256' }))
     const fernet = new Fernet(Buffer.from(dataKey.Plaintext ?? []))
     const token = fernet.encrypt('old', { timestamp: Math.floor(Date.now() / 1000) - 3600 })
     const body = encodeBody(dataKey.CiphertextBlob ?? new Uint8Array(), token)
@@ -130,7 +122,7 @@ describe('opening: permanent failures are classified so the consumer quarantines
 
 describe('opening: transient failures are retried and never reported as permanent', () => {
   it('KMS unreachable is KMS_UNAVAILABLE after kmsMaxAttempts', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
+    const sealed = await newSealer().seal('x')
     // Port 9 (discard) on loopback: nothing listens there.
     const down = new KMSClient({
       endpoint: 'http://127.0.0.1:9',
@@ -146,7 +138,7 @@ describe('opening: transient failures are retried and never reported as permanen
   })
 
   it('throttling answers are retried with backoff until KMS answers', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('throttled')
+    const sealed = await newSealer().seal('throttled')
     const client = new KMSClient({
       endpoint: target.endpoint,
       region: target.region,

@@ -3,21 +3,14 @@
 // statics, and aborts and close() hold. Faults KMS cannot be made to produce on demand
 // (ValidationException, throttling, slowness) are injected into a real client's middleware.
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
-import { type EnvelopeMessage, EnvelopeOpener, EnvelopeSealer, isSqsEnvelopeError } from '@sqs-envelope/core'
+import { type EnvelopeMessage, EnvelopeOpener, isSqsEnvelopeError } from '@sqs-envelope/core'
 import { ATTRIBUTE_CONTEXT, encodeBody, parseBody, sealedBodyBytes } from '@sqs-envelope/core/wire'
-import { createTestKey, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { captureDataKeys, countKmsCalls, failure, localstack, toMessage } from './support.ts'
+import { describe, expect, it } from 'vitest'
+import { captureDataKeys, countKmsCalls, failure, localstackFixture, toMessage } from './support.ts'
 
-const { target, kms } = localstack()
+const fixture = localstackFixture({ keys: 1 })
+const { target, kms, newSealer } = fixture
 const OTHER_ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-00000000000'
-let key: TestKey
-
-beforeAll(async () => {
-  key = await createTestKey(kms)
-})
-
-afterAll(() => kms.destroy())
 
 /** A fresh client for LocalStack (SDK retries off unless said otherwise). */
 function client(config: Partial<KMSClientConfig> = {}): KMSClient {
@@ -76,7 +69,7 @@ function withContextAttribute(message: EnvelopeMessage, json: string): EnvelopeM
 
 describe('the context attribute is checked before it reaches KMS', () => {
   it('{"a":"\\ud800"} is ATTRIBUTE_INVALID (permanent) with no KMS call; LocalStack would answer 500', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId, encryptionContext: { a: 'b' } }).seal('x')
+    const sealed = await newSealer({ encryptionContext: { a: 'b' } }).seal('x')
     const counted = client()
     const calls = countKmsCalls(counted)
     const opener = new EnvelopeOpener({ kms: counted })
@@ -90,13 +83,13 @@ describe('the context attribute is checked before it reaches KMS', () => {
   it('__proto__ as a context key is ATTRIBUTE_INVALID on opening and OPTION_INVALID on sealing, with no KMS call', async () => {
     const counted = client()
     const calls = countKmsCalls(counted)
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId, encryptionContext: { a: 'b' } }).seal('x')
+    const sealed = await newSealer({ encryptionContext: { a: 'b' } }).seal('x')
     const opener = new EnvelopeOpener({ kms: counted })
     expect(await failure(opener.open(withContextAttribute(toMessage(sealed), '{"__proto__":"x","a":"b"}')))).toEqual({
       code: 'ATTRIBUTE_INVALID',
       kind: 'permanent',
     })
-    const sealer = new EnvelopeSealer({ kms: counted, kmsKeyId: key.keyId })
+    const sealer = newSealer({ kms: counted })
     const withProto = JSON.parse('{"__proto__":"x"}') as Record<string, string>
     expect(await failure(sealer.seal('x', { encryptionContext: withProto }))).toEqual({
       code: 'OPTION_INVALID',
@@ -110,7 +103,7 @@ describe('the context attribute is checked before it reaches KMS', () => {
   })
 
   it('a deterministic KMS client error (ValidationException) is permanent KMS_REQUEST_INVALID after one request', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
+    const sealed = await newSealer().seal('x')
     const faulty = client()
     const calls = countKmsCalls(faulty)
     failRequests(faulty, 'ValidationException')
@@ -124,7 +117,7 @@ describe('size is checked before sealing', () => {
   it('a 4 MB payload fails with MESSAGE_TOO_LARGE under the default maxBodyBytes (1 MiB), with no KMS call', async () => {
     const counted = client()
     const calls = countKmsCalls(counted)
-    const sealer = new EnvelopeSealer({ kms: counted, kmsKeyId: key.keyId })
+    const sealer = newSealer({ kms: counted })
     const error = await sealer.seal(new Uint8Array(4_000_000), { contentType: 'bytes' }).catch((e: unknown) => e)
     expect(isSqsEnvelopeError(error) && [error.code, error.kind]).toEqual(['MESSAGE_TOO_LARGE', 'usage'])
     expect((error as Error).message).toMatch(
@@ -135,13 +128,13 @@ describe('size is checked before sealing', () => {
   })
 
   it('sealedBodyBytes is exact for LocalStack data keys: a body of exactly maxBodyBytes seals, one block more does not', async () => {
-    const probe = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const probe = newSealer()
     const blobBytes = parseBody((await probe.seal('probe')).body).encryptedDataKey.length
     const payloadBytes = 60_000
     const limit = sealedBodyBytes(payloadBytes, blobBytes)
     const counted = client()
     const calls = countKmsCalls(counted)
-    const sealer = new EnvelopeSealer({ kms: counted, kmsKeyId: key.keyId, maxBodyBytes: limit })
+    const sealer = newSealer({ kms: counted, maxBodyBytes: limit })
     const sealed = await sealer.seal(new Uint8Array(payloadBytes), { contentType: 'bytes' })
     expect(Buffer.byteLength(sealed.body)).toBe(limit)
     expect(await failure(sealer.seal(new Uint8Array(payloadBytes + 16), { contentType: 'bytes' }))).toEqual({
@@ -156,7 +149,7 @@ describe('size is checked before sealing', () => {
 
 describe('the sealer bounds its live data keys', () => {
   it('a distinct context per message keeps at most maxLiveDataKeys keys alive, and every message still opens', async () => {
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, maxLiveDataKeys: 5 })
+    const sealer = newSealer({ maxLiveDataKeys: 5 })
     const sealed = []
     for (let i = 0; i < 30; i++) sealed.push(await sealer.seal(`m${i}`, { encryptionContext: { tenant: String(i) } }))
     expect(sealer.liveDataKeys).toBe(5)
@@ -170,7 +163,7 @@ describe('the sealer bounds its live data keys', () => {
 
 describe('a data key KMS refused for good costs one Decrypt, not one per delivery', () => {
   it('the same junk data key delivered 5 times makes 1 Decrypt (LocalStack: NotFoundException; AWS: InvalidCiphertext)', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
+    const sealed = await newSealer().seal('x')
     const junk = { Body: encodeBody(Buffer.alloc(120, 7), parseBody(sealed.body).token) }
     const counted = client()
     const calls = countKmsCalls(counted)
@@ -196,7 +189,7 @@ describe('the last unwrapped key is not left in RegExp statics', () => {
   it('after a seal, an open and close(), no KMS plaintext key is in RegExp.input, $_, lastMatch, leftContext or rightContext', async () => {
     const capturing = client()
     const dataKeys = captureDataKeys(capturing)
-    const sealer = new EnvelopeSealer({ kms: capturing, kmsKeyId: key.keyId })
+    const sealer = newSealer({ kms: capturing })
     const opener = new EnvelopeOpener({ kms: capturing })
     const sealed = await sealer.seal('secret')
     const leaks = () => holding(dataKeys)
@@ -218,7 +211,7 @@ describe('the last unwrapped key is not left in RegExp statics', () => {
 
 describe('aborts and lifecycle hold', () => {
   it("an open waiting on another open's Decrypt (single-flight joiner) is released at once with ABORTED", async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('joined')
+    const sealed = await newSealer().seal('joined')
     const slow = client()
     delayRequests(slow, 400)
     const calls = countKmsCalls(slow)
@@ -239,7 +232,7 @@ describe('aborts and lifecycle hold', () => {
   })
 
   it('an open queued in the KMS limiter is released at once with ABORTED, and counted only if sent (it is not)', async () => {
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId, reuse: false })
+    const sealer = newSealer({ reuse: false })
     const [a, b] = [await sealer.seal('a'), await sealer.seal('b')]
     const slow = client()
     delayRequests(slow, 400)
@@ -263,7 +256,7 @@ describe('aborts and lifecycle hold', () => {
   })
 
   it('close() stops retries: no KMS request is sent after close() returns, and the open ends CLOSED', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
+    const sealed = await newSealer().seal('x')
     const throttled = client()
     const calls = countKmsCalls(throttled)
     failRequests(throttled, 'ThrottlingException')
@@ -288,7 +281,7 @@ describe('aborts and lifecycle hold', () => {
     const slow = client()
     delayRequests(slow, 300)
     const sent = countSent(slow)
-    const sealer = new EnvelopeSealer({ kms: slow, kmsKeyId: key.keyId, reuse: false })
+    const sealer = newSealer({ kms: slow, reuse: false })
     const seals = Array.from({ length: 5 }, (_, i) => sealer.seal(`m${i}`))
     await sleep(30)
     sealer.close()
@@ -298,7 +291,7 @@ describe('aborts and lifecycle hold', () => {
   })
 
   it('an injected client keeps its own retries and ours do not multiply: 3 requests (SDK default), not 3 × 5', async () => {
-    const sealed = await new EnvelopeSealer({ kms, kmsKeyId: key.keyId }).seal('x')
+    const sealed = await newSealer().seal('x')
     const own = client({ maxAttempts: undefined })
     expect(await own.config.maxAttempts()).toBe(3)
     const calls = countKmsCalls(own)

@@ -1,22 +1,13 @@
 import { type Message, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs'
-import { EnvelopeOpener, EnvelopeSealer, type SealedMessage, type SealerOptions } from '@sqs-envelope/core'
-import { createKmsClient, createTestKey, createTestQueue } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { countKmsCalls, localstack, mapLimit } from './support.ts'
+import { EnvelopeOpener, type EnvelopeSealer, type SealedMessage, type SealerOptions } from '@sqs-envelope/core'
+import { createKmsClient } from '@sqs-envelope/testing'
+import { describe, expect, it } from 'vitest'
+import { countKmsCalls, localstackFixture, mapLimit } from './support.ts'
 
-const { target, sqs, kms } = localstack()
+const fixture = localstackFixture({ keys: 1 })
+const { target, sqs, newQueue, newSealer } = fixture
 const N = 1000
 const payloads = Array.from({ length: N }, (_, i) => `job ${i} ${'x'.repeat(i % 50)}`)
-let keyId: string
-
-beforeAll(async () => {
-  keyId = (await createTestKey(kms)).keyId
-})
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
 
 /** A fresh KMS client whose requests are counted, so each test sees only its own calls. */
 function countedKms() {
@@ -39,13 +30,13 @@ async function openAll(opener: EnvelopeOpener, messages: readonly Pick<Message, 
 describe('data-key reuse against LocalStack KMS', () => {
   it('1,000 messages sealed 50 at a time make exactly 1 GenerateDataKey; opened 50 at a time, exactly 1 Decrypt', async () => {
     const sender = countedKms()
-    const sealer = new EnvelopeSealer({ kms: sender.client, kmsKeyId: keyId })
+    const sealer = newSealer({ kms: sender.client })
     const sealed = await sealAll(sealer)
     expect(sender.counts).toEqual({ GenerateDataKeyCommand: 1 })
     expect(sealer.metrics()).toMatchObject({ generateDataKeyCalls: 1, cacheMisses: 1, cacheHits: N - 1 })
 
     // Through a real queue: send all 1,000, receive them, open them.
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     for (let i = 0; i < N; i += 10) {
       const batch = sealed.slice(i, i + 10).map((s, j) => ({
         Id: String(j),
@@ -85,7 +76,7 @@ describe('data-key reuse against LocalStack KMS', () => {
   /** Seals the 1,000 payloads with these options, opens them with a fresh opener; returns each side's KMS calls. */
   async function roundTrip(options: Omit<SealerOptions, 'kms' | 'kmsKeyId'>) {
     const sender = countedKms()
-    const sealed = await sealAll(new EnvelopeSealer({ kms: sender.client, kmsKeyId: keyId, ...options }))
+    const sealed = await sealAll(newSealer({ kms: sender.client, ...options }))
     const receiver = countedKms()
     const opened = await openAll(
       new EnvelopeOpener({ kms: receiver.client }),

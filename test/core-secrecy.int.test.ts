@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { captureDataKeys, localstack } from './support.ts'
+import { captureDataKeys, localstackFixture } from './support.ts'
 
-const { target, kms } = localstack()
+const { target, kms, newKey } = localstackFixture()
 const OTHER_ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000'
 afterAll(() => kms.destroy())
 
@@ -18,7 +17,7 @@ function spellings(key: Uint8Array): string[] {
 
 describe('no plaintext and no key material leaks', () => {
   it('a marker payload and its data key appear in no error, serialised object or sealed message', async () => {
-    const key = await createTestKey(kms)
+    const key = await newKey()
     const marker = `PLAINTEXT-MARKER-${randomBytes(8).toString('hex')}`
     // Capture the plaintext data keys KMS hands out, to search for them afterwards.
     const client = new KMSClient({ endpoint: target.endpoint, region: target.region, credentials: target.credentials })

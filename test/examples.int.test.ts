@@ -1,63 +1,40 @@
 // The examples run as a user runs them: child processes with the SDK's environment pointing at
 // LocalStack, each test on its own queues and key. The TypeScript ones run from sources (no build).
-import { type ChildProcess, spawn } from 'node:child_process'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
-import { afterAll, describe, expect, it } from 'vitest'
-import { cliEnv, finished, repositoryRoot } from './cli-support.ts'
+import type { ChildProcess } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { repositoryRoot } from './cli-support.ts'
 import { queueDepth, waitFor } from './consumer-support.ts'
+import { awsEnv, finished, follow, jsonLines, startNode, startProcess } from './harness.ts'
 import { recipePython } from './interop/python.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const { target, sqs, newKey, newQueue } = localstackFixture()
 
 function example(path: string, env: Record<string, string>, args: readonly string[] = []): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@sqs-envelope/source', path, ...args], {
-    cwd: repositoryRoot,
-    env: { ...cliEnv(target), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  return startNode(path, args, { cwd: repositoryRoot, env: { ...awsEnv(target), ...env } })
 }
 
 async function python(script: string, args: readonly string[]): Promise<ChildProcess> {
-  return spawn(await recipePython(), [`examples/python/${script}`, ...args], {
+  return startProcess(await recipePython(), [`examples/python/${script}`, ...args], {
     cwd: repositoryRoot,
     // boto3 reads AWS_DEFAULT_REGION (the JavaScript SDK reads AWS_REGION).
-    env: { ...cliEnv(target), AWS_DEFAULT_REGION: target.region },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...awsEnv(target), AWS_DEFAULT_REGION: target.region },
   })
 }
-
-const jsonLines = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, string | number>)
 
 /** Starts the TypeScript worker; `lines()` is what it printed so far. */
 function startWorker(env: Record<string, string>) {
   const child = example('examples/worker/src/main.ts', env)
-  let stdout = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk
-  })
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
-  return { child, exited, lines: () => jsonLines(stdout), stderr: () => stderr }
+  const output = follow(child)
+  const exited = output.result.then((r) => r.code)
+  return { child, exited, lines: () => jsonLines(output.stdout()), stderr: output.stderr }
 }
 
 describe('examples against LocalStack', () => {
   it('TypeScript publisher → TypeScript worker, standard and FIFO queues; the worker stops on SIGTERM with exit 0', async () => {
-    const key = await createTestKey(kms, { aliasPrefix: 'examples' })
-    const queue = await createTestQueue(sqs, { prefix: 'examples', deadLetterQueue: true })
-    const fifo = await createTestQueue(sqs, { prefix: 'examples', fifo: true })
+    const key = await newKey({ aliasPrefix: 'examples' })
+    const queue = await newQueue({ prefix: 'examples', deadLetterQueue: true })
+    const fifo = await newQueue({ prefix: 'examples', fifo: true })
     const env = {
       QUEUE_URL: queue.queueUrl,
       FIFO_QUEUE_URL: fifo.queueUrl,
@@ -95,8 +72,8 @@ describe('examples against LocalStack', () => {
   }, 90_000)
 
   it('TypeScript publisher → Python worker (recipe style): it opens every order, encryption context included', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'examples-to-python' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'examples-to-python' })
     const published = await finished(
       example('examples/publisher/src/main.ts', { QUEUE_URL: queue.queueUrl, KMS_KEY_ID: key.keyId, ORDERS: '5' }),
     )
@@ -116,8 +93,8 @@ describe('examples against LocalStack', () => {
   }, 180_000)
 
   it('Python publisher (recipe style, one data key per message) → TypeScript worker', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'examples-from-python' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'examples-from-python' })
     const published = await finished(
       await python('publisher.py', ['--queue-url', queue.queueUrl, '--key-id', key.keyId, '--orders', '5']),
     )
@@ -139,8 +116,8 @@ describe('examples against LocalStack', () => {
   }, 180_000)
 
   it('the demo on its own queue and key: every job handled, report printed, exit 0', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'examples-demo', deadLetterQueue: true })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'examples-demo', deadLetterQueue: true })
     const result = await finished(
       example('examples/demo/src/main.ts', {
         LOCALSTACK_ENDPOINT: target.endpoint,

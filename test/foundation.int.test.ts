@@ -6,20 +6,14 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
-import { afterAll, describe, expect, it } from 'vitest'
-import { localstack } from './support.ts'
+import { describe, expect, it } from 'vitest'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+const { target, sqs, kms, newKey, newQueue } = localstackFixture()
 
 describe('LocalStack KMS', () => {
   it('GenerateDataKey(AES_256) then Decrypt returns the same 32 bytes', async () => {
-    const key = await createTestKey(kms)
+    const key = await newKey()
     const generated = await kms.send(new GenerateDataKeyCommand({ KeyId: key.keyId, KeySpec: 'AES_256' }))
     expect(generated.Plaintext).toHaveLength(32)
     expect(generated.KeyId).toBe(key.keyArn)
@@ -29,7 +23,7 @@ describe('LocalStack KMS', () => {
   })
 
   it('an alias resolves to its key', async () => {
-    const key = await createTestKey(kms, { aliasPrefix: 'sqs-envelope-test' })
+    const key = await newKey({ aliasPrefix: 'sqs-envelope-test' })
     const generated = await kms.send(new GenerateDataKeyCommand({ KeyId: key.alias, KeySpec: 'AES_256' }))
     expect(generated.KeyId).toBe(key.keyArn)
   })
@@ -38,7 +32,7 @@ describe('LocalStack KMS', () => {
 describe('LocalStack SQS', () => {
   it('queue URLs name the endpoint host and port, not *.localhost.localstack.cloud (LocalStack-only: SQS_ENDPOINT_STRATEGY=path, LOCALSTACK_HOST)', async (ctx) => {
     ctx.skip(!target.isLocalStack, `LocalStack-only: ${target.endpoint} is another AWS-compatible endpoint`)
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     // The SDK sends SQS calls to the queue URL's host: it must be this LocalStack, not another on 4566.
     const url = new URL(queue.queueUrl)
     const endpoint = new URL(target.endpoint)
@@ -50,7 +44,7 @@ describe('LocalStack SQS', () => {
   })
 
   it('create queue, send, receive, delete', async () => {
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     const body = `hello ${randomBytes(8).toString('hex')}`
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body }))
     const { Messages } = await sqs.send(
@@ -64,7 +58,7 @@ describe('LocalStack SQS', () => {
   })
 
   it('moves a message to the DLQ after maxReceiveCount receives', async () => {
-    const queue = await createTestQueue(sqs, { deadLetterQueue: { maxReceiveCount: 2 }, visibilityTimeoutSeconds: 1 })
+    const queue = await newQueue({ deadLetterQueue: { maxReceiveCount: 2 }, visibilityTimeoutSeconds: 1 })
     const dlq = queue.deadLetterQueue
     if (!dlq) throw new Error('no DLQ created')
     const redrive = await sqs.send(

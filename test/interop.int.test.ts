@@ -1,36 +1,25 @@
 import { randomBytes } from 'node:crypto'
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
-import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
+import { EnvelopeOpener } from '@sqs-envelope/core'
 import { encodeBody, parseBody } from '@sqs-envelope/core/wire'
-import { createTestKey, createTestQueue, type TestKey } from '@sqs-envelope/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { recipePython, runRecipe } from './interop/python.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
-let key: TestKey
-
-beforeAll(async () => {
-  // The first run builds the recipe's virtualenv (boto3 + cryptography from PyPI).
-  await recipePython()
-  key = await createTestKey(kms)
-}, 600_000)
-
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-})
+// The first run builds the recipe's virtualenv (boto3 + cryptography from PyPI).
+const fixture = localstackFixture({ keys: 1, prepare: recipePython })
+const { target, sqs, kms, newQueue, newSealer } = fixture
 
 const common = () => ['--endpoint', target.endpoint, '--region', target.region]
 
 describe('wire compatibility with the original Python recipe (boto3 + cryptography.fernet)', () => {
   it('what the Python recipe sends, we open', async () => {
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     const payloads = ['hello from python', `unicode ✓ ${randomBytes(4).toString('hex')}`, 'x'.repeat(20_000)]
     const sentBodies: string[] = []
     for (const p of payloads) {
       const [out] = await runRecipe(
-        ['send', ...common(), '--queue-url', queue.queueUrl, '--key-id', key.keyId],
+        ['send', ...common(), '--queue-url', queue.queueUrl, '--key-id', fixture.key.keyId],
         Buffer.from(p),
       )
       sentBodies.push(out?.body as string)
@@ -40,7 +29,7 @@ describe('wire compatibility with the original Python recipe (boto3 + cryptograp
       const parsed = parseBody(body)
       expect(encodeBody(parsed.encryptedDataKey, parsed.token)).toBe(body)
     }
-    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [key.keyArn] })
+    const opener = new EnvelopeOpener({ kms, allowedKmsKeyArns: [fixture.key.keyArn] })
     const opened: string[] = []
     for (let i = 0; i < 10 && opened.length < payloads.length; i++) {
       const { Messages = [] } = await sqs.send(
@@ -51,7 +40,7 @@ describe('wire compatibility with the original Python recipe (boto3 + cryptograp
         expect(m.MessageAttributes).toBeUndefined()
         const result = await opener.open<string>(m)
         expect(result.contentType).toBe('text')
-        expect(result.kmsKeyArn).toBe(key.keyArn)
+        expect(result.kmsKeyArn).toBe(fixture.key.keyArn)
         opened.push(result.value)
       }
     }
@@ -62,8 +51,8 @@ describe('wire compatibility with the original Python recipe (boto3 + cryptograp
   })
 
   it('what we send, the Python recipe opens (with data-key reuse on our side)', async () => {
-    const queue = await createTestQueue(sqs)
-    const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+    const queue = await newQueue()
+    const sealer = newSealer()
     const payloads: { value: unknown; contentType: 'text' | 'json' | 'bytes'; bytes: Buffer }[] = [
       { value: 'hello from node', contentType: 'text', bytes: Buffer.from('hello from node') },
       {
@@ -87,7 +76,7 @@ describe('wire compatibility with the original Python recipe (boto3 + cryptograp
     const received = await runRecipe(['receive', ...common(), '--queue-url', queue.queueUrl, '--count', '3'])
     const got = received.map((r) => Buffer.from(r.plaintext_b64 as string, 'base64').toString('hex')).sort()
     expect(got).toEqual(payloads.map((p) => p.bytes.toString('hex')).sort())
-    expect(new Set(received.map((r) => r.key_arn))).toEqual(new Set([key.keyArn]))
+    expect(new Set(received.map((r) => r.key_arn))).toEqual(new Set([fixture.key.keyArn]))
     await queue.delete()
   })
 })

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto'
 import type { SendMessageBatchCommandInput } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener } from '@sqs-envelope/core'
 import { Producer, type ProducerSealingOptions } from '@sqs-envelope/producer'
-import { createSqsClient, createTestQueue } from '@sqs-envelope/testing'
+import { createSqsClient } from '@sqs-envelope/testing'
 import { describe, expect, it } from 'vitest'
 import { localstackWithKey, receiveAll } from './support.ts'
 
 const context = localstackWithKey()
-const { target, sqs, kms } = context
+const { target, sqs, kms, newQueue } = context
 const secret = 'a deduplication secret of 32 bytes!'
 
 /** An SQS client that records the MessageDeduplicationId of every entry it sends. */
@@ -43,7 +43,7 @@ function deduplicating(queueUrl: string, options: Partial<ProducerSealingOptions
 
 describe('Producer on FIFO queues', () => {
   it('keeps order within each group across several concurrent batches', async () => {
-    const queue = await createTestQueue(sqs, { fifo: true })
+    const queue = await newQueue({ fifo: true })
     const producer = deduplicating(queue.queueUrl)
     const groups = ['a', 'b', 'c']
     const jobs = Array.from({ length: 75 }, (_, i) => ({
@@ -76,7 +76,7 @@ describe('Producer on FIFO queues', () => {
   })
 
   it('sends called one after another without waiting keep call order within a group', async () => {
-    const queue = await createTestQueue(sqs, { fifo: true })
+    const queue = await newQueue({ fifo: true })
     const producer = deduplicating(queue.queueUrl)
     // Five sends in flight at once; the later ones are small and would otherwise overtake.
     const sends = [30, 1, 12, 1, 5].map((count, s) =>
@@ -91,7 +91,7 @@ describe('Producer on FIFO queues', () => {
   })
 
   it('the same job sent twice with content-based deduplication is delivered once; its id is a keyed HMAC, not a hash of the payload', async () => {
-    const queue = await createTestQueue(sqs, { fifo: true })
+    const queue = await newQueue({ fifo: true })
     const recorded = recordingSqs()
     const producer = Producer.create({
       queueUrl: queue.queueUrl,
@@ -148,7 +148,7 @@ describe('Producer on FIFO queues', () => {
   })
 
   it('a queue with ContentBasedDeduplication and no deduplicationSecret: OPTION_INVALID that says why, unless turned off', async () => {
-    const queue = await createTestQueue(sqs, { fifo: true, attributes: { ContentBasedDeduplication: 'true' } })
+    const queue = await newQueue({ fifo: true, attributes: { ContentBasedDeduplication: 'true' } })
     const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: context.key.keyId })
     const error = await producer.send({ groupId: 'g', body: 'x' }).catch((e: unknown) => e)
     expect((error as { code?: string }).code).toBe('OPTION_INVALID')
@@ -169,7 +169,7 @@ describe('Producer on FIFO queues', () => {
   })
 
   it('FIFO rules are checked before any SQS call: group id required, per-message delay refused, deduplication id required', async () => {
-    const queue = await createTestQueue(sqs, { fifo: true })
+    const queue = await newQueue({ fifo: true })
     const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: context.key.keyId })
     const results = await producer.send([
       { body: 'no group', deduplicationId: 'd1' },

@@ -1,16 +1,15 @@
 import { Producer } from '@sqs-envelope/producer'
-import { createTestQueue } from '@sqs-envelope/testing'
 import { describe, expect, it } from 'vitest'
 import { recipePython, runRecipe } from './interop/python.ts'
 import { localstackWithKey } from './support.ts'
 
 // The first run builds the recipe's virtualenv (boto3 + cryptography from PyPI); later runs reuse it.
 const context = localstackWithKey(recipePython)
-const { target, sqs, kms } = context
+const { target, sqs, kms, newQueue } = context
 
 describe('Producer interop with the original Python recipe (boto3 + cryptography.fernet)', () => {
   it('what the producer sends in batches, with data-key reuse, the recipe opens', async () => {
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     const producer = Producer.create({ queueUrl: queue.queueUrl, sqs, kms, kmsKeyId: context.key.keyId })
     const jobs = [
       'hello from the producer',

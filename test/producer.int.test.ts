@@ -10,13 +10,13 @@ import {
   type ProducerSealingOptions,
   type SendResult,
 } from '@sqs-envelope/producer'
-import { createKmsClient, createSqsClient, createTestQueue, type TestQueueOptions } from '@sqs-envelope/testing'
+import { createKmsClient, createSqsClient, type TestQueueOptions } from '@sqs-envelope/testing'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { minimumBatches, planBatches } from '../packages/producer/src/plan.ts'
 import { countCalls, localstackWithKey, receiveAll } from './support.ts'
 
 const context = localstackWithKey()
-const { target, sqs, kms } = context
+const { target, sqs, kms, newQueue } = context
 
 const KIB64 = 65_536
 
@@ -28,7 +28,7 @@ function counted() {
 
 /** A queue of its own, counted clients, and a producer on them. */
 async function setup(queueOptions: TestQueueOptions = {}, options: Partial<ProducerSealingOptions<'text'>> = {}) {
-  const queue = await createTestQueue(sqs, queueOptions)
+  const queue = await newQueue(queueOptions)
   const c = counted()
   const producer = Producer.create({
     queueUrl: queue.queueUrl,
@@ -131,7 +131,7 @@ describe('Producer against LocalStack', () => {
   }, 120_000)
 
   it('on a 64 KiB queue an over-size job is MESSAGE_TOO_LARGE before any KMS call; the others are delivered', async () => {
-    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
+    const queue = await newQueue({ attributes: { MaximumMessageSize: String(KIB64) } })
     const alone = counted()
     const first = Producer.create({
       queueUrl: queue.queueUrl,
@@ -176,7 +176,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('injected entry failures: retryable ones are retried and delivered, a non-retryable one is reported, results in input order', async () => {
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     const c = counted()
     // Entries 3 and 17 fail retryably the first time they are sent, entry 11 always fails as the sender's fault.
     // They are taken out of the real request, so SQS never sees them when they "fail".
@@ -257,7 +257,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('a retryable failure that outlasts sqsMaxAttempts is SQS_UNAVAILABLE, retryable', async () => {
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     const c = counted()
     c.sqs.middlewareStack.add(
       (next, context) => async (args) => {
@@ -346,7 +346,7 @@ describe('Producer against LocalStack', () => {
   }, 180_000)
 
   it('with an injected sealer: its encryption context travels, sizes are measured after sealing, close() leaves it open', async () => {
-    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
+    const queue = await newQueue({ attributes: { MaximumMessageSize: String(KIB64) } })
     const c = counted()
     const sealer = new EnvelopeSealer({
       kms: c.kms,
@@ -374,7 +374,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('a context the producer cannot know before sealing (injected sealer) is measured right after sealing, before SQS', async () => {
-    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
+    const queue = await newQueue({ attributes: { MaximumMessageSize: String(KIB64) } })
     const c = counted()
     // About 3 kB of context attribute: 47,000 bytes of plaintext fit without it (≈ 63 kB sealed), not with it.
     const sealer = new EnvelopeSealer({
@@ -417,7 +417,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('no payload appears in results, errors, their causes or the producer, whatever fails', async () => {
-    const queue = await createTestQueue(sqs, { attributes: { MaximumMessageSize: String(KIB64) } })
+    const queue = await newQueue({ attributes: { MaximumMessageSize: String(KIB64) } })
     const c = counted()
     c.sqs.middlewareStack.add(
       (next, context) => async (args) => {
@@ -462,7 +462,7 @@ describe('Producer against LocalStack', () => {
   })
 
   it('built clients honour AWS_ENDPOINT_URL; close() waits for sends under way, then refuses new ones with CLOSED; it is idempotent', async () => {
-    const queue = await createTestQueue(sqs)
+    const queue = await newQueue()
     // The clients this producer builds find credentials, region and endpoint as the SDK does: here from the environment.
     const saved = { ...process.env }
     Object.assign(process.env, {

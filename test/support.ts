@@ -1,38 +1,104 @@
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms'
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { type EnvelopeMessage, isSqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
-import { createKmsClient, createSqsClient, createTestKey, type TestKey } from '@sqs-envelope/testing'
+import {
+  type EnvelopeMessage,
+  EnvelopeSealer,
+  isSqsEnvelopeError,
+  type SealerOptions,
+  type SqsEnvelopeErrorCode,
+} from '@sqs-envelope/core'
+import {
+  createKmsClient,
+  createSqsClient,
+  createTestKey,
+  createTestQueue,
+  type TestKey,
+  type TestKeyOptions,
+  type TestQueue,
+  type TestQueueOptions,
+} from '@sqs-envelope/testing'
 import { afterAll, beforeAll, inject } from 'vitest'
 
-/** The shared LocalStack (from globalSetup) and clients for it. */
+/** The shared LocalStack (from globalSetup) and clients for it; the caller destroys them. */
 export function localstack() {
   const target = inject('localstack')
   return { target, sqs: createSqsClient(target), kms: createKmsClient(target) }
 }
 
+export interface FixtureOptions {
+  /** KMS keys made for the whole file in beforeAll: `key` is the first, `keys` all of them. @defaultValue 0 */
+  readonly keys?: number
+  /** Runs in beforeAll, before the file's keys are made (e.g. installing a Python for interop). */
+  readonly prepare?: () => Promise<unknown>
+}
+
+/** Sealer options; `kms` defaults to the fixture's client, `kmsKeyId` to the key the sealer is made for. */
+export type FixtureSealerOptions = Partial<SealerOptions>
+
 /**
- * The shared LocalStack, its clients and a fresh KMS key for this test file (made in beforeAll,
- * after `prepare` if given); the clients are destroyed after the file.
+ * The one LocalStack fixture of a test file: the shared LocalStack, clients for it (destroyed after
+ * the file), the file's KMS keys, and fresh uniquely named keys, queues (deleted after the file)
+ * and sealers for single tests. Call it at the top level of the file.
  */
-export function localstackWithKey(prepare?: () => Promise<unknown>) {
-  const resources = localstack()
-  let key: TestKey | undefined
-  beforeAll(async () => {
-    await prepare?.()
-    key = await createTestKey(resources.kms)
-  }, 600_000)
-  afterAll(() => {
-    resources.sqs.destroy()
-    resources.kms.destroy()
+export function localstackFixture(options: FixtureOptions = {}) {
+  const { target, sqs, kms } = localstack()
+  const fileKeys: TestKey[] = []
+  const queues: TestQueue[] = []
+  const keyCount = options.keys ?? 0
+  if (keyCount > 0 || options.prepare) {
+    beforeAll(async () => {
+      await options.prepare?.()
+      fileKeys.push(...(await Promise.all(Array.from({ length: keyCount }, () => createTestKey(kms)))))
+    }, 600_000)
+  }
+  afterAll(async () => {
+    // a test may have deleted its queue already
+    await Promise.allSettled(queues.map((queue) => queue.delete()))
+    sqs.destroy()
+    kms.destroy()
   })
+  const fileKey = (i = 0): TestKey => {
+    const key = fileKeys[i]
+    if (!key) throw new Error(`the file's keys are made in beforeAll (asked for with { keys: ${i + 1} })`)
+    return key
+  }
+  /** A sealer on `key` (the file's first key unless given) with the fixture's KMS client. */
+  const newSealer = (sealerOptions: FixtureSealerOptions = {}, key: TestKey = fileKey()) =>
+    new EnvelopeSealer({ kms, kmsKeyId: key.keyId, ...sealerOptions })
+  /** A fresh, uniquely named queue (and DLQ when asked), deleted after the file. */
+  const newQueue = async (queueOptions?: TestQueueOptions) => {
+    const queue = await createTestQueue(sqs, queueOptions)
+    queues.push(queue)
+    return queue
+  }
+  /** A fresh KMS key of one test. */
+  const newKey = (keyOptions?: TestKeyOptions) => createTestKey(kms, keyOptions)
   return {
-    ...resources,
-    /** The file's KMS key; available inside tests. */
+    target,
+    sqs,
+    kms,
+    /** The file's first KMS key; available inside tests. */
     get key(): TestKey {
-      if (!key) throw new Error('the test key is made in beforeAll')
-      return key
+      return fileKey()
+    },
+    /** The file's second KMS key (`{ keys: 2 }`); available inside tests. */
+    get otherKey(): TestKey {
+      return fileKey(1)
+    },
+    newKey,
+    newQueue,
+    newSealer,
+    /** One test's own setup: a fresh key, a fresh queue, and a sealer on that key. */
+    async newQueueWithKey(queueOptions?: TestQueueOptions, sealerOptions?: FixtureSealerOptions) {
+      const [key, queue] = await Promise.all([newKey(), newQueue(queueOptions)])
+      return { key, queue, sealer: newSealer(sealerOptions, key) }
     },
   }
+}
+
+/** The shared LocalStack, its clients and a fresh KMS key for this file (made after `prepare`, if given). */
+export function localstackWithKey(prepare?: () => Promise<unknown>) {
+  return localstackFixture({ keys: 1, ...(prepare ? { prepare } : {}) })
 }
 
 /** Counts the requests a real KMSClient sends, per operation, retries included. */

@@ -2,21 +2,20 @@
 // intact with its code; what SQS cannot carry is checked against the opener directly.
 import { ATTRIBUTE_QUARANTINE_CODE, EnvelopeConsumer } from '@sqs-envelope/consumer'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { describe, expect, it } from 'vitest'
 import { queueDepth, receiveAll, sealedToRaw, sendRaw, waitFor } from '../consumer-support.ts'
-import { captureDataKeys, failure, localstack } from '../support.ts'
+import { captureDataKeys, failure, localstack, localstackFixture } from '../support.ts'
 import { hostileCorpus, UNSENDABLE_BODIES } from './corpus.ts'
 import { findLeaks, Transcript } from './leaks.ts'
 import { report } from './scale.ts'
 
-const { sqs, kms } = localstack()
+const { sqs, kms, newKey, newQueue } = localstackFixture()
 
 describe('hostile bodies', () => {
   it('the corpus through the consumer: never handled, each quarantined intact with its code, good jobs still handled', async () => {
     const dataKeys = captureDataKeys(kms)
-    const [key, otherKey, disabledKey] = await Promise.all([createTestKey(kms), createTestKey(kms), createTestKey(kms)])
-    const queue = await createTestQueue(sqs, { prefix: 'rel-hostile', deadLetterQueue: { maxReceiveCount: 50 } })
+    const [key, otherKey, disabledKey] = await Promise.all([newKey(), newKey(), newKey()])
+    const queue = await newQueue({ prefix: 'rel-hostile', deadLetterQueue: { maxReceiveCount: 50 } })
     const context = { queue: queue.queueArn }
     const corpus = await hostileCorpus({
       kms,

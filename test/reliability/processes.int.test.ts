@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Message } from '@aws-sdk/client-sqs'
 import { ATTRIBUTE_QUARANTINE_CODE } from '@sqs-envelope/consumer'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   handledLines,
@@ -21,16 +19,14 @@ import {
   stopWorker,
   waitFor,
 } from '../consumer-support.ts'
-import { localstack } from '../support.ts'
+import { localstackFixture } from '../support.ts'
 import { CHEAP_POISON_CODES, cheapPoison } from './corpus.ts'
 import { report, scale } from './scale.ts'
 
-const { target, sqs, kms } = localstack()
+const { target, sqs, newQueueWithKey } = localstackFixture()
 const dir = mkdtempSync(join(tmpdir(), 'sqs-envelope-reliability-'))
 
 afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -43,9 +39,7 @@ describe('worker processes', () => {
     `SIGKILL at random moments while ${crashJobs} jobs flow through 2 workers, restarted: every job handled at least once`,
     async () => {
       const started = Date.now()
-      const key = await createTestKey(kms)
-      const queue = await createTestQueue(sqs, { prefix: 'rel-crash', visibilityTimeoutSeconds: 3 })
-      const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+      const { queue, sealer } = await newQueueWithKey({ prefix: 'rel-crash', visibilityTimeoutSeconds: 3 })
       await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, crashJobs, 20))
       const out = join(dir, 'crash.txt')
       // Staggered handler durations (the fixture's default), so kills land mid-batch.
@@ -92,14 +86,12 @@ describe('worker processes', () => {
     `load: ${loadJobs} jobs through 2 worker processes × 4 pollers with 10% poison: none lost, DLQ byte-identical, memory flat`,
     async () => {
       const started = Date.now()
-      const key = await createTestKey(kms)
-      const queue = await createTestQueue(sqs, {
+      const { queue, sealer } = await newQueueWithKey({
         prefix: 'rel-load',
         visibilityTimeoutSeconds: 30,
         deadLetterQueue: { maxReceiveCount: 100 },
       })
       const dlq = queue.deadLetterQueue?.queueUrl as string
-      const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
       const goodCount = Math.round(loadJobs * 0.9)
       const good = await sealJobs(sealer, goodCount, 50)
       const poison: RawMessage[] = []

@@ -1,6 +1,7 @@
+// @ts-check
 // The one readiness probe for LocalStack and any other AWS-compatible endpoint, used by
 // the host-mode launcher, the testkit (endpoint, container and host modes) and the smoke
-// check. Plain Node ESM, no dependencies, Node >= 20; types in readiness.d.mts.
+// check. Plain Node ESM, no dependencies, Node >= 22; types in readiness.d.mts (checked against this file's JSDoc).
 //
 // LocalStack serves GET /_localstack/health ({"services": {"sqs": "running", ...}}) and
 // GET /_localstack/init/ready ({"completed": true, "scripts": [...]}) once its init hooks
@@ -8,9 +9,21 @@
 // proxy, real AWS) is not LocalStack: it is ready when the caller's `awsCheck` (cheap SQS
 // and KMS calls, e.g. ListQueues and ListKeys) succeeds.
 
+/** @typedef {import('./readiness.mjs').HealthProbe} HealthProbe */
+/** @typedef {import('./readiness.mjs').InitProbe} InitProbe */
+/** @typedef {import('./readiness.mjs').WaitReadyOptions} WaitReadyOptions */
+/** @typedef {import('./readiness.mjs').WaitReadyResult} WaitReadyResult */
+
 const UP = new Set(['available', 'running'])
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * One GET with a timeout; never throws.
+ * @param {URL} url
+ * @param {number} timeoutMs
+ * @returns {Promise<{ status: number, body: any, error?: any }>}
+ */
 async function get(url, timeoutMs) {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
@@ -26,7 +39,12 @@ async function get(url, timeoutMs) {
   }
 }
 
-/** One GET of /_localstack/health. */
+/**
+ * One GET of /_localstack/health.
+ * @param {string} endpoint
+ * @param {{ readonly timeoutMs?: number }} [options]
+ * @returns {Promise<HealthProbe>}
+ */
 export async function probeHealth(endpoint, { timeoutMs = 2000 } = {}) {
   const r = await get(new URL('/_localstack/health', endpoint), timeoutMs)
   if (r.status === 0) {
@@ -56,10 +74,16 @@ export async function probeHealth(endpoint, { timeoutMs = 2000 } = {}) {
   }
 }
 
-/** One GET of /_localstack/init/ready, or null when it is not served. */
+/**
+ * One GET of /_localstack/init/ready, or null when it is not served.
+ * @param {string} endpoint
+ * @param {{ readonly timeoutMs?: number }} [options]
+ * @returns {Promise<InitProbe | null>}
+ */
 export async function probeInit(endpoint, { timeoutMs = 2000 } = {}) {
   const r = await get(new URL('/_localstack/init/ready', endpoint), timeoutMs)
   if (r.status !== 200 || !r.body || typeof r.body !== 'object') return null
+  /** @type {InitProbe['scripts']} */
   const scripts = Array.isArray(r.body.scripts) ? r.body.scripts : []
   return {
     completed: r.body.completed === true,
@@ -71,11 +95,15 @@ export async function probeInit(endpoint, { timeoutMs = 2000 } = {}) {
 /**
  * Polls until the endpoint is ready, or the time is up, or `exited()` names a reason to stop.
  * Never throws: the result says why it is not ready.
+ * @param {string} endpoint
+ * @param {WaitReadyOptions} [options]
+ * @returns {Promise<WaitReadyResult>}
  */
 export async function waitReady(endpoint, options = {}) {
   const { timeoutMs = 60_000, requireInit = false, awsCheck, exited, pollMs = 250 } = options
   const deadline = Date.now() + timeoutMs
   const expired = () => Date.now() > deadline
+  /** @type {HealthProbe | null} */
   let health = null
   let last = 'no answer yet'
   for (;;) {
@@ -88,7 +116,7 @@ export async function waitReady(endpoint, options = {}) {
       try {
         await awsCheck()
         return { ok: true, kind: 'aws', health, init: null }
-      } catch (error) {
+      } catch (/** @type {any} */ error) {
         last = `SQS/KMS check failed: ${error?.name ?? 'Error'}: ${error?.message ?? error}`
       }
     } else {
