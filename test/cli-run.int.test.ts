@@ -2,26 +2,18 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { EnvelopeSealer } from '@sqs-envelope/core'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { finished, runCli, startCli } from './cli-support.ts'
 import { sealJobs, sendRaw, waitFor } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
+const { target, sqs, newQueue, newQueueWithKey } = localstackFixture()
 const dir = mkdtempSync(join(tmpdir(), 'sqs-envelope-cli-run-'))
 
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-  rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 async function queueWithJobs(prefix: string, count: number) {
-  const key = await createTestKey(kms)
-  const queue = await createTestQueue(sqs, { prefix, visibilityTimeoutSeconds: 30 })
-  const sealer = new EnvelopeSealer({ kms, kmsKeyId: key.keyId })
+  const { queue, sealer } = await newQueueWithKey({ prefix, visibilityTimeoutSeconds: 30 })
   await sendRaw(sqs, queue.queueUrl, await sealJobs(sealer, count))
   sealer.close()
   return queue
@@ -68,7 +60,6 @@ export default async function () {
     // 1 s of drain, up to 2 s of margin; before the fix, the handler's timer kept it alive for the full 60 s.
     expect(tookMs).toBeLessThan(3500)
     expect(tookMs).toBeGreaterThanOrEqual(900)
-    await queue.delete()
   }, 60_000)
 
   it("a failed job is printed by its error's name and code, never its message; --verbose adds the message", async () => {
@@ -110,12 +101,11 @@ export default async function () {
         expect(stderr).not.toContain('4111')
         expect(stderr).not.toContain('job-0')
       }
-      await queue.delete()
     }
   }, 90_000)
 
   it('a handler module whose import never settles: exit 2 after --handler-load-timeout, naming it (not Node 13, not a hang)', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'cli-run-import' })
+    const queue = await newQueue({ prefix: 'cli-run-import' })
     // One that keeps the event loop busy (would hang forever), one that does not (Node would exit 13).
     const busy = writeHandler(
       'busy.mjs',
@@ -137,11 +127,10 @@ export default async function () {
       expect(result.stderr).toBe(`sqs-envelope: --handler ${handler} did not finish loading within 1000 ms\n`)
       expect(performance.now() - startedAt).toBeLessThan(10_000)
     }
-    await queue.delete()
   }, 60_000)
 
   it('options the consumer refuses are usage errors (exit 2): --heartbeat-interval without --visibility-timeout, --context __proto__=x', async () => {
-    const queue = await createTestQueue(sqs, { prefix: 'cli-run-usage' })
+    const queue = await newQueue({ prefix: 'cli-run-usage' })
     const handler = writeHandler('never-called.mjs', 'export default async () => {}\n')
     const heartbeat = await runCli(target, [
       'run',
@@ -165,6 +154,5 @@ export default async function () {
     ])
     expect(context.code).toBe(2)
     expect(context.stderr).toMatch(/^sqs-envelope: OPTION_INVALID: .*"__proto__"/)
-    await queue.delete()
   }, 60_000)
 })

@@ -2,20 +2,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestKey, createTestQueue } from '@sqs-envelope/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli, runCliWithEnv } from './cli-support.ts'
 import { queueDepth } from './consumer-support.ts'
-import { localstack } from './support.ts'
+import { localstackFixture } from './support.ts'
 
-const { target, sqs, kms } = localstack()
+const { target, sqs, newKey, newQueue } = localstackFixture()
 const dir = mkdtempSync(join(tmpdir(), 'sqs-envelope-cli-send-'))
 
-afterAll(() => {
-  sqs.destroy()
-  kms.destroy()
-  rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** A byte that is never UTF-8 (0xFF) and a UTF-8-encoded lone surrogate (U+D800 as ED A0 80). */
 const INVALID = Buffer.from([0xff])
@@ -23,8 +18,8 @@ const LONE_SURROGATE = Buffer.from([0xed, 0xa0, 0x80])
 
 describe('sqs-envelope send: input it refuses', () => {
   it('--lines FILE with a line that is not UTF-8: PAYLOAD_INVALID naming the line, exit 2, nothing sent', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-lines-utf8' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-lines-utf8' })
     const file = join(dir, 'invalid.txt')
     writeFileSync(file, Buffer.concat([Buffer.from('fine\nbad '), INVALID, Buffer.from(' line\nfine too\n')]))
     const sent = await runCli(target, ['send', '--queue-url', queue.queueUrl, '--key-id', key.keyId, '--lines', file])
@@ -34,12 +29,11 @@ describe('sqs-envelope send: input it refuses', () => {
     )
     expect(sent.stdout).toBe('')
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-    await queue.delete()
   }, 60_000)
 
   it('--lines - with a lone surrogate on line 3: the lines before it are sent, none after; PAYLOAD_INVALID, exit 2', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-stdin-surrogate' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-stdin-surrogate' })
     const input = Buffer.concat([Buffer.from('one\r\ntwo\nthree '), LONE_SURROGATE, Buffer.from('\nfour\n')])
     const sent = await runCliWithEnv(
       target,
@@ -55,12 +49,11 @@ describe('sqs-envelope send: input it refuses', () => {
     )
     const received = await runCli(target, ['receive', '--queue-url', queue.queueUrl, '--wait-seconds', '1'])
     expect(received.stdout.split('\n').filter(Boolean).sort()).toEqual(['one', 'two'])
-    await queue.delete()
   }, 60_000)
 
   it('send with stdin that is not UTF-8: PAYLOAD_INVALID, exit 2, nothing sent (no U+FFFD in its place)', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-one-utf8' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-one-utf8' })
     const sent = await runCliWithEnv(
       target,
       ['send', '--queue-url', queue.queueUrl, '--key-id', key.keyId],
@@ -70,22 +63,20 @@ describe('sqs-envelope send: input it refuses', () => {
     expect(sent.code).toBe(2)
     expect(sent.stderr).toBe('sqs-envelope: PAYLOAD_INVALID: stdin is not valid UTF-8 text; nothing was sent\n')
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-    await queue.delete()
   }, 60_000)
 
   it('send with no BODY and an empty stdin: exit 2, no empty job sent', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-empty-stdin' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-empty-stdin' })
     const sent = await runCli(target, ['send', '--queue-url', queue.queueUrl, '--key-id', key.keyId], '')
     expect(sent.code).toBe(2)
     expect(sent.stderr).toBe('sqs-envelope: no message: BODY was not given and stdin is empty; nothing was sent\n')
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-    await queue.delete()
   }, 60_000)
 
   it('send --context __proto__=x: usage error (exit 2) naming the key, nothing sent', async () => {
-    const key = await createTestKey(kms)
-    const queue = await createTestQueue(sqs, { prefix: 'cli-send-proto' })
+    const key = await newKey()
+    const queue = await newQueue({ prefix: 'cli-send-proto' })
     const sent = await runCli(target, [
       'send',
       '--queue-url',
@@ -99,7 +90,6 @@ describe('sqs-envelope send: input it refuses', () => {
     expect(sent.code).toBe(2)
     expect(sent.stderr).toMatch(/^sqs-envelope: OPTION_INVALID: .*"__proto__"/)
     expect(await queueDepth(sqs, queue.queueUrl)).toBe(0)
-    await queue.delete()
   }, 60_000)
 
   it('no region anywhere (no --region, AWS_REGION, AWS_DEFAULT_REGION or profile): each command says so and how to set it; exit 2', async () => {

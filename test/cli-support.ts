@@ -42,7 +42,7 @@ export function runCliWithEnv(
 ): Promise<CliResult> {
   const merged = { ...cliEnv(target), ...env }
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name]
-  const child = spawn(BIN, args, { env: merged, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = startProcess(BIN, args, { env: merged, stdin: 'pipe' })
   const result = finished(child)
   child.stdin?.end(input)
   return result
