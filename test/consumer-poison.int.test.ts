@@ -18,6 +18,7 @@ import {
   recordEvents,
   sealedToRaw,
   sendRaw,
+  startTrickle,
   waitFor,
 } from './consumer-support.ts'
 import { localstackFixture } from './support.ts'
@@ -124,6 +125,10 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
     const sealer = newSealer({ encryptionContext: { queue: queue.queueArn } })
     const good: RawMessage[] = []
     for (let i = 0; i < 20; i++) good.push(sealedToRaw(await sealer.seal(`good-${i}`)))
+    // Suspect poison (the foreign key, the other context, the blob naming no key) is quarantined once a job
+    // opened after its data key first failed: good traffic goes on, one job every 300 ms, until the end.
+    const trickle: RawMessage[] = []
+    for (let i = 0; i < 100; i++) trickle.push(sealedToRaw(await sealer.seal(`trickle-${i}`)))
     const bad = poison.map((p, i) => withUserAttributes(p.raw, i))
     await sendRaw(sqs, queue.queueUrl, [...good.slice(0, 10), ...bad, ...good.slice(10)])
 
@@ -142,17 +147,29 @@ describe('EnvelopeConsumer: poison is quarantined intact', () => {
     })
     const events = recordEvents(consumer)
     consumer.start()
-    await waitFor(
-      () => (events.message_processed?.length ?? 0) === 20 && (events.message_quarantined?.length ?? 0) === bad.length,
-      30_000,
-      'good ones processed and bad ones quarantined',
-    )
+    const trickler = startTrickle(sqs, queue.queueUrl, trickle, 300)
+    let trickled = 0
+    try {
+      await waitFor(
+        () => (events.message_processed?.length ?? 0) >= 20 && (events.message_quarantined?.length ?? 0) === bad.length,
+        30_000,
+        'good ones processed and bad ones quarantined',
+      )
+    } finally {
+      trickled = await trickler.stop()
+    }
+    await waitFor(() => (events.message_processed?.length ?? 0) === 20 + trickled, 20_000, 'the trickle processed')
     await consumer.stop()
 
-    expect(handled.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `good-${i}`).sort())
+    expect(handled.sort()).toEqual(
+      [
+        ...Array.from({ length: 20 }, (_, i) => `good-${i}`),
+        ...Array.from({ length: trickled }, (_, i) => `trickle-${i}`),
+      ].sort(),
+    )
     const quarantined = (events.message_quarantined ?? []).map(([e]) => e as QuarantineEvent)
     expect(quarantined.every((e) => e.moved && e.quarantineQueueUrl === dlq)).toBe(true)
-    expect(consumer.metrics()).toMatchObject({ processed: 20, quarantined: bad.length, inFlight: 0 })
+    expect(consumer.metrics()).toMatchObject({ processed: 20 + trickled, quarantined: bad.length, inFlight: 0 })
     expect(events.error).toEqual([])
 
     const moved = await receiveAll(sqs, dlq, bad.length)

@@ -186,3 +186,28 @@ export const handledLines = (out: string) =>
 
 /** Sends `signal` to a worker and resolves with its exit code once it has exited. */
 export const stopWorker: (worker: ChildProcess, signal: NodeJS.Signals) => Promise<number | null> = stopProcess
+
+/**
+ * Good traffic going on: sends `messages` one at a time, one every `everyMs`, until `stop()` (which
+ * resolves to how many were sent) or they run out. The consumer's breaker quarantines a suspect
+ * failure only once some message opened after its data key first failed, so tests of suspect
+ * poison keep messages opening until it is quarantined.
+ */
+export function startTrickle(sqs: SQSClient, queueUrl: string, messages: readonly RawMessage[], everyMs: number) {
+  let sent = 0
+  let going = true
+  const running = (async () => {
+    while (going && sent < messages.length) {
+      await sendRaw(sqs, queueUrl, [messages[sent] as RawMessage])
+      sent++
+      await new Promise((resolve) => setTimeout(resolve, everyMs))
+    }
+  })()
+  return {
+    async stop(): Promise<number> {
+      going = false
+      await running
+      return sent
+    },
+  }
+}

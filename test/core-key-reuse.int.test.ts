@@ -68,8 +68,8 @@ describe('data-key reuse against LocalStack KMS', () => {
     expect(opened.sort()).toEqual([...payloads].sort())
     expect(receiver.counts).toEqual({ DecryptCommand: 1 })
     expect(opener.metrics()).toMatchObject({ decryptCalls: 1, cacheMisses: 1, cacheHits: N - 1 })
-    sealer.close()
-    opener.close()
+    await sealer.close()
+    await opener.close()
     await queue.delete()
   })
 

@@ -77,7 +77,7 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
     // The sealed message opens with LocalStack's KMS directly.
     const opened = await new EnvelopeOpener({ kms }).open(toMessage(result as Awaited<ReturnType<typeof sealer.seal>>))
     expect(opened.value).toBe('held once')
-    sealer.close()
+    await sealer.close()
   })
 
   it('a Decrypt held on every attempt fails as KMS_UNAVAILABLE (transient) after kmsMaxAttempts, long before KMS would answer', async () => {
@@ -101,7 +101,7 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
     expect(ms).toBeLessThan(10_000)
     expect(opener.metrics()).toMatchObject({ decryptCalls: 3, retries: 2 })
     expect(faults.stats().injected.delay).toBe(3)
-    opener.close()
+    await opener.close()
   })
 
   it("the caller's abort during a held request is ABORTED at once, not a timeout, and not retried", async () => {
@@ -118,7 +118,7 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
     expect(isSqsEnvelopeError(result) && result.code).toBe('ABORTED')
     expect(ms).toBeLessThan(5000)
     expect(opener.metrics()).toMatchObject({ decryptCalls: 1, retries: 0 })
-    opener.close()
+    await opener.close()
   })
 
   it('a client we build (endpoint given) times out a held request too', async () => {
@@ -140,6 +140,6 @@ describe('requestTimeoutMs bounds KMS requests (fault proxy holding requests to 
     expect(ms).toBeGreaterThanOrEqual(790)
     expect(ms).toBeLessThan(10_000)
     expect(sealer.metrics()).toMatchObject({ generateDataKeyCalls: 2, retries: 1 })
-    sealer.close()
+    await sealer.close()
   })
 })

@@ -3,7 +3,7 @@
 import { ATTRIBUTE_QUARANTINE_CODE, EnvelopeConsumer } from '@sqs-envelope/consumer'
 import { EnvelopeOpener, EnvelopeSealer } from '@sqs-envelope/core'
 import { describe, expect, it } from 'vitest'
-import { queueDepth, receiveAll, sealedToRaw, sendRaw, waitFor } from '../consumer-support.ts'
+import { queueDepth, receiveAll, sealedToRaw, sendRaw, startTrickle, waitFor } from '../consumer-support.ts'
 import { captureDataKeys, failure, localstack, localstackFixture } from '../support.ts'
 import { hostileCorpus, UNSENDABLE_BODIES } from './corpus.ts'
 import { findLeaks, Transcript } from './leaks.ts'
@@ -30,6 +30,11 @@ describe('hostile bodies', () => {
     const good = await Promise.all(
       Array.from({ length: 10 }, async (_, i) => sealedToRaw(await sealer.seal(`${marker}-${i}`))),
     )
+    // The breaker quarantines a suspect failure (the disabled or foreign key, the other context) only once some
+    // job opened after its data key first failed: good traffic goes on, one job every 300 ms, until the end.
+    const trickle = await Promise.all(
+      Array.from({ length: 150 }, async (_, i) => sealedToRaw(await sealer.seal(`${marker}-t${i}`))),
+    )
     await sendRaw(sqs, queue.queueUrl, [...good.slice(0, 5), ...corpus.map((c) => c.raw), ...good.slice(5)], 1)
 
     const transcript = new Transcript()
@@ -53,17 +58,29 @@ describe('hostile bodies', () => {
     })
     transcript.watch(consumer)
     consumer.start()
-    await waitFor(
-      () => handled.length === good.length && consumer.metrics().quarantined === corpus.length,
-      45_000,
-      'good jobs handled and the corpus quarantined',
-    )
+    const trickler = startTrickle(sqs, queue.queueUrl, trickle, 300)
+    let trickled = 0
+    try {
+      await waitFor(
+        () => handled.length >= good.length && consumer.metrics().quarantined === corpus.length,
+        45_000,
+        'good jobs handled and the corpus quarantined',
+      )
+    } finally {
+      trickled = await trickler.stop()
+    }
+    await waitFor(() => handled.length === good.length + trickled, 20_000, 'the trickle handled')
     await consumer.stop()
     transcript.add(consumer.metrics())
     transcript.close()
     consumerKms.destroy()
 
-    expect(handled.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `${marker}-${i}`).sort())
+    expect(handled.sort()).toEqual(
+      [
+        ...Array.from({ length: 10 }, (_, i) => `${marker}-${i}`),
+        ...Array.from({ length: trickled }, (_, i) => `${marker}-t${i}`),
+      ].sort(),
+    )
     const moved = await receiveAll(sqs, queue.deadLetterQueue?.queueUrl as string, corpus.length)
     expect(moved).toHaveLength(corpus.length)
     const outcome: Record<string, string> = {}
@@ -83,7 +100,12 @@ describe('hostile bodies', () => {
     expect(consumerKeys.length).toBeGreaterThan(0)
     expect(transcript.size).toBeGreaterThan(corpus.length)
     expect(findLeaks(transcript.parts, marker, [...dataKeys, ...consumerKeys])).toEqual([])
-    report({ scenario: 'hostile corpus', messages: corpus.length + good.length, handled: handled.length, outcome })
+    report({
+      scenario: 'hostile corpus',
+      messages: corpus.length + good.length + trickled,
+      handled: handled.length,
+      outcome,
+    })
     await queue.delete()
   }, 90_000)
 

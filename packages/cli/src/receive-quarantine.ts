@@ -1,5 +1,5 @@
 import { type Message, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { deadLetterQueueUrl, quarantineInput } from '@sqs-envelope/consumer/quarantine'
+import { deadLetterQueueUrl, quarantineInput } from '@sqs-envelope/consumer/internal'
 import type { SqsEnvelopeError } from '@sqs-envelope/core'
 import { describeError } from './common.ts'
 

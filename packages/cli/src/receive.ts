@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs'
 import { CONSUMER_DEFAULTS } from '@sqs-envelope/consumer'
-import { KmsBreaker } from '@sqs-envelope/consumer/quarantine'
+import { dataKeyOf, KmsBreaker } from '@sqs-envelope/consumer/internal'
 import { EnvelopeOpener, type OpenedMessage, type SqsEnvelopeError } from '@sqs-envelope/core'
 import { type OpenVerdict, openFailure } from '@sqs-envelope/core/internal'
 import { ATTRIBUTE_CONTENT_TYPE, ATTRIBUTE_CONTEXT, ATTRIBUTE_VERSION } from '@sqs-envelope/core/wire'
@@ -71,7 +71,8 @@ type Opened =
       readonly message: Message
       readonly opened: undefined
       readonly error: SqsEnvelopeError
-      readonly verdict: OpenVerdict
+      /** Why it stays in the queue; undefined when it is poison, to quarantine. */
+      readonly left: string | undefined
     }
 
 /** One `receive` call: what it received, printed, moved and left. */
@@ -140,12 +141,31 @@ class Receiver {
     }
   }
 
+  /** Opens one message; the breaker learns of every open, as the consumer's does (never rejects). */
   async #open(message: Message): Promise<Opened> {
+    const dataKey = dataKeyOf(message.Body)
     try {
-      return { message, opened: await this.#opener.open(message), error: undefined }
+      const opened = await this.#opener.open(message)
+      this.#breaker.success(dataKey)
+      return { message, opened, error: undefined }
     } catch (caught) {
-      return { message, opened: undefined, ...openFailure(caught) }
+      const { verdict, error } = openFailure(caught)
+      return { message, opened: undefined, error, left: this.#leftBecause(verdict, dataKey) }
     }
+  }
+
+  /**
+   * The consumer's rules: poison is quarantined; a transient failure is left; a suspect one (this
+   * reader may be misconfigured) is quarantined only when the breaker has evidence that this reader
+   * opens other data keys, and never while it is open.
+   */
+  #leftBecause(verdict: OpenVerdict, dataKey: string | undefined): string | undefined {
+    if (verdict === 'poison') return undefined
+    if (verdict === 'retry') return 'left in the queue: retry later'
+    if (this.#breaker.suspectFailure(dataKey) === 'quarantine') return undefined
+    return this.#breaker.state === 'closed'
+      ? 'left in the queue (suspect: this reader may be misconfigured)'
+      : 'left in the queue (the KMS breaker is open)'
   }
 
   /** Prints an opened message; deleted afterwards unless --keep. Nothing printed (stdout closed) is not deleted. */
@@ -161,15 +181,12 @@ class Receiver {
     return this.#options.keep ? 'release' : 'delete'
   }
 
-  /** The consumer's rules for a message that did not open; reported on stderr with its id and code. */
-  async #unopenable({ message, error, verdict }: Opened & { error: SqsEnvelopeError }): Promise<Fate> {
+  /** A message that did not open: left or moved intact; reported on stderr with its id and code. */
+  async #unopenable({ message, error, left }: Opened & { error: SqsEnvelopeError }): Promise<Fate> {
     this.unopenable++
     let fate: Fate = 'release'
-    let what: string
-    if (verdict === 'retry') what = 'left in the queue: retry later'
-    else if (verdict === 'suspect' && this.#breaker.suspectFailure() === 'retry') {
-      what = 'left in the queue (the KMS breaker is open)'
-    } else {
+    let what = left
+    if (what === undefined) {
       const moved = await this.#quarantine.move(message, error)
       what = moved.what
       // Quarantined copies are safe: only now may the original go.

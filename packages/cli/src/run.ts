@@ -75,7 +75,7 @@ function consumerOptions(
     handleMessage,
     drainTimeoutMs: options.drainTimeout,
     region,
-    ...(endpoint ? { endpoint, sqsEndpoint: endpoint } : {}),
+    ...(endpoint ? { endpoint } : {}),
     ...(options.pollers !== undefined ? { pollers: options.pollers } : {}),
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     ...(options.kmsConcurrency !== undefined ? { kmsConcurrency: options.kmsConcurrency } : {}),

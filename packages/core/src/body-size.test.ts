@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { fernetTokenLength, sealedBodyBytes } from './body-size.ts'
 import { Fernet } from './fernet.ts'
-import { encodeBody } from './wire.ts'
+import { encodeBody } from './wire/body.ts'
 
 describe('sealedBodyBytes', () => {
   const fernet = new Fernet(randomBytes(32))

@@ -7,7 +7,7 @@ import { Fernet } from './fernet.ts'
 import { abortedWaiting } from './internal/abort.ts'
 import type { KmsGateway } from './kms/gateway.ts'
 import type { MetricsRecorder } from './metrics.ts'
-import { MAX_DATA_KEY_BYTES } from './wire.ts'
+import { MAX_DATA_KEY_BYTES } from './wire/body.ts'
 
 /** When a sending-side data key must be retired, and how large a sealed body may get. */
 export interface DataKeyLimits {

@@ -29,7 +29,7 @@ export const PERMANENT_ERROR_CODES = [
   'DATA_KEY_ENCODING',
   /** A message attribute of ours is malformed (unknown version, bad context JSON, unknown content type). */
   'ATTRIBUTE_INVALID',
-  /** The decrypted payload does not match its declared content type (e.g. JSON that does not parse). */
+  /** The payload does not match its content type: opened JSON that does not parse; sealed text with a lone surrogate. */
   'PAYLOAD_INVALID',
   /** KMS says the data key ciphertext is invalid (corrupt, or the encryption context differs). */
   'KMS_INVALID_CIPHERTEXT',

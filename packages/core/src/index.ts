@@ -22,11 +22,5 @@ export type { KmsMetrics } from './metrics.ts'
 export { type EnvelopeMessage, EnvelopeOpener, type OpenedMessage, type OpenOptions } from './opener.ts'
 export { CORE_DEFAULTS, DEFAULTS, type KmsOptions, type OpenerOptions, type SealerOptions } from './options.ts'
 export { EnvelopeSealer, type SealedMessage, type SealOptions } from './sealer.ts'
-export type {
-  ContentType,
-  MessageAttributes,
-  PayloadByContentType,
-  ReceivedAttributes,
-  SealablePayloadByContentType,
-  StringMessageAttribute,
-} from './wire.ts'
+export type { MessageAttributes, ReceivedAttributes, StringMessageAttribute } from './wire/attributes.ts'
+export type { ContentType, PayloadByContentType, SealablePayloadByContentType } from './wire/payload.ts'

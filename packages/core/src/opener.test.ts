@@ -1,28 +1,18 @@
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { encodeUrlsafeBase64 } from './base64.ts'
-import { isSqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
 import { EnvelopeOpener } from './opener.ts'
 import { EnvelopeSealer } from './sealer.ts'
+import { failureOf } from './test-support/failure.ts'
 import { fakeKms } from './test-support/fake-kms.ts'
-import { encodeBody, parseBody } from './wire.ts'
-
-async function failureOf(promise: Promise<unknown>): Promise<SqsEnvelopeErrorCode> {
-  try {
-    await promise
-  } catch (error) {
-    if (isSqsEnvelopeError(error)) return error.code
-    throw error
-  }
-  throw new Error('expected an SqsEnvelopeError')
-}
+import { encodeBody, parseBody } from './wire/body.ts'
 
 /** A sealed message whose token bytes `edit` may change; the data key stays genuine. */
 async function sealedWith(edit: (token: Buffer) => Buffer, options: { timestamp?: number } = {}) {
   const kms = fakeKms()
   const sealer = new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client })
   const { body } = await sealer.seal('job')
-  sealer.close()
+  await sealer.close()
   const { encryptedDataKey, tokenBytes } = parseBody(body)
   if (options.timestamp !== undefined) tokenBytes.writeBigUInt64BE(BigInt(options.timestamp), 1)
   return { kms, body: encodeBody(encryptedDataKey, encodeUrlsafeBase64(edit(tokenBytes))) }
@@ -38,7 +28,7 @@ describe('cheap checks before KMS: what the token shows without the key costs no
     const opener = new EnvelopeOpener({ kms: kms.client })
     expect(await failureOf(opener.open({ Body: body }))).toBe(code)
     expect(kms.calls.decrypt).toBe(0)
-    opener.close()
+    await opener.close()
   })
 
   it('with tokenTtlSeconds, an expired token is TOKEN_EXPIRED before any Decrypt', async () => {
@@ -46,7 +36,7 @@ describe('cheap checks before KMS: what the token shows without the key costs no
     const opener = new EnvelopeOpener({ kms: kms.client, tokenTtlSeconds: 60 })
     expect(await failureOf(opener.open({ Body: body }))).toBe('TOKEN_EXPIRED')
     expect(kms.calls.decrypt).toBe(0)
-    opener.close()
+    await opener.close()
   })
 
   it('without tokenTtlSeconds an old token opens (no time check at all)', async () => {
@@ -55,7 +45,7 @@ describe('cheap checks before KMS: what the token shows without the key costs no
     // The timestamp is under the HMAC: changing it is detected once the key is known.
     expect(await failureOf(opener.open({ Body: body }))).toBe('TOKEN_MAC')
     expect(kms.calls.decrypt).toBe(1)
-    opener.close()
+    await opener.close()
   })
 })
 
@@ -70,7 +60,7 @@ describe('open() fails by rejecting, never by throwing synchronously', () => {
     expect(await failureOf(pending as Promise<unknown>)).toBe('BODY_NOT_JSON')
     expect(await failureOf(opener.open(undefined as never))).toBe('BODY_SHAPE')
     const { body } = await sealedWith((t) => t)
-    opener.close()
+    await opener.close()
     expect(await failureOf(opener.open({ Body: body }))).toBe('CLOSED')
   })
 })
@@ -105,8 +95,8 @@ describe('OpenedMessage', () => {
     expect(views[1]).toBe(
       `OpenedMessage { plaintext: [redacted], value: [redacted], contentType: "json", kmsKeyArn: "${opened.kmsKeyArn}", encryptionContext: {"q":"orders"} }`,
     )
-    sealer.close()
-    opener.close()
+    await sealer.close()
+    await opener.close()
   })
 })
 
@@ -118,7 +108,7 @@ describe('the key cache goes by the data key as the body spells it', () => {
     // Seal until the blob's urlsafe base64 has a character that the standard alphabet spells differently.
     let body = (await sealer.seal('job')).body
     while (!/[-_]/.test(parseBody(body).encryptedDataKey.toString('base64url'))) {
-      sealer.close()
+      await sealer.close()
       body = (await new EnvelopeSealer({ kmsKeyId: 'alias/k', kms: kms.client }).seal('job')).body
     }
     const { encryptedDataKey, token } = parseBody(body)
@@ -133,8 +123,8 @@ describe('the key cache goes by the data key as the body spells it', () => {
     expect((await opener.open({ Body: standard })).value).toBe('job')
     expect(kms.calls.decrypt).toBe(2)
     expect(opener.metrics()).toMatchObject({ cacheHits: 2, cacheMisses: 2 })
-    sealer.close()
-    opener.close()
+    await sealer.close()
+    await opener.close()
   })
 
   it('a data key text that differs from the last one seen is checked again (DATA_KEY_ENCODING)', async () => {
@@ -152,8 +142,8 @@ describe('the key cache goes by the data key as the body spells it', () => {
     }
     expect((await opener.open({ Body: body })).value).toBe('job')
     expect(kms.calls.decrypt).toBe(1)
-    sealer.close()
-    opener.close()
+    await sealer.close()
+    await opener.close()
   })
 })
 
@@ -177,8 +167,8 @@ describe('the encryption context is read once per run of messages that spell it 
     const third = await opener.open(copy(other))
     expect(third.encryptionContext).toEqual({ tenant: 'Genève' })
     expect(kms.calls.decrypt).toBe(2)
-    sealer.close()
-    opener.close()
+    await sealer.close()
+    await opener.close()
   })
 
   it('a context text that differs from the last one seen is parsed and checked again (ATTRIBUTE_INVALID)', async () => {
@@ -198,8 +188,8 @@ describe('the encryption context is read once per run of messages that spell it 
     expect(await failureOf(opener.open(withContext('{"q":1}')))).toBe('ATTRIBUTE_INVALID')
     expect(await failureOf(opener.open(withContext('{"q":"orders","__proto__":"x"}')))).toBe('ATTRIBUTE_INVALID')
     expect((await opener.open(withContext('{"q":"orders"}'))).value).toBe('job')
-    sealer.close()
-    opener.close()
+    await sealer.close()
+    await opener.close()
   })
 })
 
@@ -224,8 +214,8 @@ describe('tokens are decoded into a scratch buffer that the next open reuses', (
     // A token larger than the scratch buffer gets a buffer of its own.
     const large = 'x'.repeat(200_000)
     expect((await opener.open({ Body: (await first.seal(large)).body })).value).toBe(large)
-    first.close()
-    second.close()
-    opener.close()
+    await first.close()
+    await second.close()
+    await opener.close()
   })
 })

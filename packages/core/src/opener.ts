@@ -1,25 +1,17 @@
-import { Buffer } from 'node:buffer'
-import type { KMSClient } from '@aws-sdk/client-kms'
-import { BEYOND_LATIN1 } from './base64.ts'
+import type { Buffer } from 'node:buffer'
 import type { EncryptionContext } from './context.ts'
 import { missingContextKey } from './context.ts'
 import { SqsEnvelopeError } from './errors.ts'
 import { checkTokenFrame, checkTokenTime, decryptOptions, type Fernet, type FernetDecryptOptions } from './fernet.ts'
-import { kmsClientFor } from './kms/client.ts'
-import { KmsGateway } from './kms/gateway.ts'
-import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
+import { KmsResources } from './lifecycle.ts'
+import { MessageReader } from './message-reader.ts'
+import type { KmsMetrics } from './metrics.ts'
 import { type OpenerOptions, type ResolvedOpenerOptions, resolveOpenerOptions } from './options.ts'
 import { inspectCustom, REDACTED, redactedString } from './redaction.ts'
 import { UnwrapCache } from './unwrap-cache.ts'
-import {
-  type ContentType,
-  decodePayload,
-  type KnownContext,
-  type KnownDataKey,
-  type ReceivedAttributes,
-  readAttributes,
-  readBody,
-} from './wire.ts'
+import type { ReceivedAttributes } from './wire/attributes.ts'
+import type { BodyFields, KnownDataKey } from './wire/body.ts'
+import { type ContentType, decodePayload } from './wire/payload.ts'
 
 /** The parts of an SQS message the opener reads; an SDK `Message` fits. */
 export interface EnvelopeMessage {
@@ -55,9 +47,6 @@ export interface OpenedMessage<T = unknown> {
 
 const NO_OPTIONS: OpenOptions = Object.freeze({})
 
-// Tokens up to this size (a job of about 64 KiB) are decoded into the opener's scratch buffer.
-const TOKEN_SCRATCH_BYTES = 65_536 + 1024
-
 /**
  * Opens sealed jobs: checks the body and attributes, unwraps the data key
  * through a cache (one KMS Decrypt per data key, not per message), verifies
@@ -66,36 +55,32 @@ const TOKEN_SCRATCH_BYTES = 65_536 + 1024
  */
 export class EnvelopeOpener {
   readonly #options: ResolvedOpenerOptions
-  readonly #kms: KMSClient
-  readonly #ownsKms: boolean
-  readonly #metrics = new MetricsRecorder()
+  readonly #resources: KmsResources<UnwrapCache>
   readonly #cache: UnwrapCache
-  readonly #gateway: KmsGateway
-  // The data key of the last body read, as text and blob.
-  #lastDataKey: KnownDataKey | undefined
-  // Tokens are decoded into this (no allocation per message) and used before the open returns;
-  // one that waits for KMS is copied out. Ciphertext only: nothing in it is secret.
-  readonly #scratch = Buffer.allocUnsafeSlow(TOKEN_SCRATCH_BYTES)
-  // The encryption context of the last message that had one, as text and frozen object.
-  #lastContext: KnownContext | undefined
-  #closed = false
+  readonly #reader = new MessageReader()
+  // With tokenTtlSeconds, the age check every token gets; built once.
+  readonly #timeCheck: FernetDecryptOptions | undefined
 
   constructor(options: OpenerOptions = {}) {
-    this.#options = resolveOpenerOptions(options)
-    const { kms, owned } = kmsClientFor(this.#options.kms)
-    this.#kms = kms
-    this.#ownsKms = owned
-    this.#gateway = new KmsGateway(kms, this.#options.kms, this.#metrics, owned)
-    this.#cache = new UnwrapCache(
-      this.#gateway,
-      {
-        maxEntries: this.#options.dataKeyCacheMaxEntries,
-        ttlMs: this.#options.dataKeyCacheTtlMs,
-        failedTtlMs: this.#options.failedDataKeyCacheTtlMs,
-      },
-      { allowedKeyArns: this.#options.allowedKmsKeyArns },
-      this.#metrics,
+    const resolved = resolveOpenerOptions(options)
+    this.#options = resolved
+    this.#resources = new KmsResources(
+      resolved.kms,
+      (gateway, metrics) =>
+        new UnwrapCache(
+          gateway,
+          {
+            maxEntries: resolved.dataKeyCacheMaxEntries,
+            ttlMs: resolved.dataKeyCacheTtlMs,
+            failedTtlMs: resolved.failedDataKeyCacheTtlMs,
+          },
+          { allowedKeyArns: resolved.allowedKmsKeyArns },
+          metrics,
+        ),
     )
+    this.#cache = this.#resources.keys
+    const ttlSeconds = resolved.tokenTtlSeconds
+    this.#timeCheck = ttlSeconds === undefined ? undefined : Object.freeze({ ttlSeconds })
   }
 
   /**
@@ -114,64 +99,68 @@ export class EnvelopeOpener {
   }
 
   #open<T>(message: EnvelopeMessage, options: OpenOptions): Promise<OpenedMessage<T>> {
-    if (typeof message?.Body !== 'string') {
-      throw new SqsEnvelopeError('BODY_SHAPE', 'the SQS message has no body')
-    }
-    const body = readBody(message.Body, this.#lastDataKey, this.#scratch)
-    let dataKey = this.#lastDataKey
-    if (body.encryptedDataKey !== dataKey?.blob) {
-      // Messages come in runs sealed under one data key: the next body with this text skips its decode.
-      // A copy of the text, since a slice would keep the whole body alive; the cache keeps it too.
-      dataKey = { text: ownCopy(body.dataKeyText), blob: body.encryptedDataKey }
-      this.#lastDataKey = dataKey
-    }
-    const { contentType, encryptionContext, contextText } = readAttributes(
-      message.MessageAttributes,
-      this.#lastContext,
-      true,
-    )
-    if (encryptionContext !== undefined && encryptionContext !== this.#lastContext?.context) {
-      // Like the data key: the next message with this context text reuses the frozen context (and
-      // its cache id) instead of parsing, checking and canonicalising it again. A copy of the text,
-      // since the attribute value may share memory with a larger response.
-      this.#lastContext = { text: ownCopy(contextText as string), context: encryptionContext }
-    }
-    const required = this.#options.requiredEncryptionContext
-    if (required) {
-      const missing = missingContextKey(required, encryptionContext)
-      if (missing !== undefined) {
-        throw new SqsEnvelopeError(
-          'CONTEXT_MISMATCH',
-          `the message's encryption context lacks the required value for ${JSON.stringify(missing)}`,
-        )
-      }
-    }
+    const body = this.#reader.body(message?.Body)
+    const dataKey = this.#reader.dataKey(body)
+    const { contentType, encryptionContext } = this.#reader.attributes(message.MessageAttributes)
+    this.#checkRequiredContext(encryptionContext)
     // What can be read without the key is checked before any KMS call: junk costs no Decrypt.
-    const tokenBytes = body.tokenBytes
-    checkTokenFrame(tokenBytes)
-    const ttlSeconds = this.#options.tokenTtlSeconds
-    const timeCheck: FernetDecryptOptions | undefined = ttlSeconds === undefined ? undefined : { ttlSeconds }
-    if (ttlSeconds !== undefined) checkTokenTime(tokenBytes, decryptOptions(timeCheck))
-    // A cached key is used at once, synchronously: no closure, no async hop. The same text object
-    // each time is the cheapest Map key to look up (V8 keeps its hash; equal objects compare at once).
+    this.#checkTokenWithoutKey(body.tokenBytes)
+    // A cached key is used at once, synchronously: no closure, no async hop.
     const hit = this.#cache.cached(dataKey.text, encryptionContext)
     if (hit) {
-      return Promise.resolve(openWith<T>(hit.fernet, hit.keyArn, tokenBytes, timeCheck, contentType, encryptionContext))
+      const opened = openWith<T>(
+        hit.fernet,
+        hit.keyArn,
+        body.tokenBytes,
+        this.#timeCheck,
+        contentType,
+        encryptionContext,
+      )
+      return Promise.resolve(opened)
     }
+    return this.#openAfterUnwrap<T>(body, dataKey, contentType, encryptionContext, options.signal)
+  }
+
+  #checkRequiredContext(encryptionContext: EncryptionContext | undefined): void {
+    const required = this.#options.requiredEncryptionContext
+    if (!required) return
+    const missing = missingContextKey(required, encryptionContext)
+    if (missing !== undefined) {
+      throw new SqsEnvelopeError(
+        'CONTEXT_MISMATCH',
+        `the message's encryption context lacks the required value for ${JSON.stringify(missing)}`,
+      )
+    }
+  }
+
+  #checkTokenWithoutKey(tokenBytes: Buffer): void {
+    checkTokenFrame(tokenBytes)
+    if (this.#timeCheck !== undefined) checkTokenTime(tokenBytes, decryptOptions(this.#timeCheck))
+  }
+
+  /** A cache miss: the data key comes from KMS (one Decrypt shared by every open waiting for it). */
+  #openAfterUnwrap<T>(
+    body: BodyFields,
+    dataKey: KnownDataKey,
+    contentType: ContentType,
+    encryptionContext: EncryptionContext | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<OpenedMessage<T>> {
     // The token waits for KMS: out of the scratch buffer, which the next open reuses.
-    const ownTokenBytes = tokenBytes.buffer === this.#scratch.buffer ? Buffer.from(tokenBytes) : tokenBytes
+    const tokenBytes = this.#reader.ownTokenBytes(body.tokenBytes)
+    const timeCheck = this.#timeCheck
     return this.#cache.withKey(
       body.encryptedDataKey,
       encryptionContext,
-      (fernet, kmsKeyArn) => openWith<T>(fernet, kmsKeyArn, ownTokenBytes, timeCheck, contentType, encryptionContext),
-      options.signal,
+      (fernet, kmsKeyArn) => openWith<T>(fernet, kmsKeyArn, tokenBytes, timeCheck, contentType, encryptionContext),
+      signal,
       dataKey.text,
     )
   }
 
   /** Counters of KMS calls and cache behaviour so far. */
   metrics(): KmsMetrics {
-    return this.#metrics.snapshot()
+    return this.#resources.metrics.snapshot()
   }
 
   /** Unwrapped data keys held now. */
@@ -181,19 +170,22 @@ export class EnvelopeOpener {
 
   /**
    * Zero-fills every cached data key and stops all KMS traffic: opens waiting on KMS end
-   * with CLOSED, retries stop, and no KMS request is sent once close() returns. Destroys
-   * the KMS client if this opener built it. Idempotent.
+   * with CLOSED, retries stop, and no KMS request is sent once close() is called. Destroys
+   * the KMS client if this opener built it. The work is done before close() returns (the
+   * promise is already resolved), so not awaiting it is safe. Idempotent.
    */
-  close(): void {
-    if (this.#closed) return
-    this.#closed = true
-    this.#cache.close()
-    this.#gateway.close()
-    if (this.#ownsKms) this.#kms.destroy()
+  close(): Promise<void> {
+    return this.#resources.close()
   }
 
+  /** `await using opener = new EnvelopeOpener(…)`: {@link close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  /** `using opener = new EnvelopeOpener(…)` works too: close()'s work is synchronous. */
   [Symbol.dispose](): void {
-    this.close()
+    void this.close()
   }
 
   toJSON(): { allowedKmsKeyArns: string[] } {
@@ -211,13 +203,6 @@ function openWith<T>(
 ): Opened<T> {
   const plaintext = fernet.decryptBytes(tokenBytes, timeCheck)
   return new Opened(plaintext, decodePayload(plaintext, contentType) as T, contentType, kmsKeyArn, encryptionContext)
-}
-
-// A string that shares no memory with a larger one: V8's JSON.parse returns slices of the response
-// text, and one kept here would keep a whole response alive. Both encodings copy code units as they are.
-function ownCopy(text: string): string {
-  const encoding = BEYOND_LATIN1.test(text) ? 'utf16le' : 'latin1'
-  return Buffer.from(text, encoding).toString(encoding)
 }
 
 /** An opened job whose payload never shows in `JSON.stringify`, `util.inspect` or `String()`. */

@@ -8,7 +8,8 @@ import {
   invalidOption,
   timerOption,
 } from './internal/option-checks.ts'
-import { type ContentType, MAX_BODY_BYTES } from './wire.ts'
+import { MAX_BODY_BYTES } from './wire/body.ts'
+import type { ContentType } from './wire/payload.ts'
 
 // Every option that becomes a timer stops at 2147483647 ms: why, once, on MAX_TIMER_MS
 // (internal/option-checks.ts) and under "Timers" in the README.

@@ -92,7 +92,8 @@ describe('public API types', () => {
       void sealer.seal('x', { contentType: 'bytes' })
       void sealer.seal(new Uint8Array(1), { contentType: 'bytes' })
       void sealer.seal({ orderId: 1 }, { contentType: 'json' })
-      sealer.close()
+      expectTypeOf(sealer.close()).toEqualTypeOf<Promise<void>>()
+      expectTypeOf(sealer[Symbol.asyncDispose]()).toEqualTypeOf<Promise<void>>()
     }))
 
   it("the sealer's own contentType sets what seal() takes by default", () =>
@@ -104,8 +105,8 @@ describe('public API types', () => {
       // @ts-expect-error a bytes sealer seals Uint8Arrays
       void bytes.seal('x')
       expectTypeOf<SealOptions<'bytes'>['contentType']>().toEqualTypeOf<'bytes' | undefined>()
-      json.close()
-      bytes.close()
+      void json.close()
+      void bytes.close()
     }))
 
   it('open<T>() types the value, and nothing else about the opened message changes', () =>
@@ -116,7 +117,8 @@ describe('public API types', () => {
       expectTypeOf<OpenedMessage<string>['value']>().toEqualTypeOf<string>()
       expectTypeOf<OpenedMessage['plaintext']>().toEqualTypeOf<Buffer>()
       expectTypeOf<OpenedMessage['contentType']>().toEqualTypeOf<ContentType>()
-      opener.close()
+      expectTypeOf(opener.close()).toEqualTypeOf<Promise<void>>()
+      expectTypeOf(opener[Symbol.asyncDispose]()).toEqualTypeOf<Promise<void>>()
     }))
 
   it('Fernet and errors', () =>

@@ -1,19 +1,12 @@
-import type { KMSClient } from '@aws-sdk/client-kms'
 import type { EncryptionContext } from './context.ts'
 import { DataKeyPool, type SealedToken } from './data-key-pool.ts'
 import { contentTypeOption } from './internal/option-checks.ts'
-import { kmsClientFor } from './kms/client.ts'
-import { KmsGateway } from './kms/gateway.ts'
-import { type KmsMetrics, MetricsRecorder } from './metrics.ts'
+import { KmsResources } from './lifecycle.ts'
+import type { KmsMetrics } from './metrics.ts'
 import { contextOption, type ResolvedSealerOptions, resolveSealerOptions, type SealerOptions } from './options.ts'
-import {
-  bodyOf,
-  type ContentType,
-  encodeAttributes,
-  encodePayload,
-  type MessageAttributes,
-  type SealablePayloadByContentType,
-} from './wire.ts'
+import { encodeAttributes, type MessageAttributes } from './wire/attributes.ts'
+import { bodyOf } from './wire/body.ts'
+import { type ContentType, encodePayload, type SealablePayloadByContentType } from './wire/payload.ts'
 
 /** Per-seal overrides; `C` is the content type, which decides what payload {@link EnvelopeSealer.seal} takes. */
 export interface SealOptions<C extends ContentType = ContentType> {
@@ -50,32 +43,30 @@ export interface SealedMessage {
  */
 export class EnvelopeSealer<Default extends ContentType = 'text'> {
   readonly #options: ResolvedSealerOptions
-  readonly #kms: KMSClient
-  readonly #ownsKms: boolean
-  readonly #metrics = new MetricsRecorder()
+  readonly #resources: KmsResources<DataKeyPool>
   readonly #pool: DataKeyPool
-  readonly #gateway: KmsGateway
   readonly #attributesByType = new Map<ContentType, MessageAttributes>()
-  #closed = false
 
   constructor(options: SealerOptions & { readonly contentType?: Default }) {
-    this.#options = resolveSealerOptions(options)
-    const { kms, owned } = kmsClientFor(this.#options.kms)
-    this.#kms = kms
-    this.#ownsKms = owned
-    this.#gateway = new KmsGateway(kms, this.#options.kms, this.#metrics, owned)
-    this.#pool = new DataKeyPool(
-      this.#gateway,
-      {
-        reuse: this.#options.reuse,
-        maxAgeMs: this.#options.maxDataKeyAgeMs,
-        maxMessages: this.#options.maxMessagesPerDataKey,
-        maxBytes: this.#options.maxBytesPerDataKey,
-        maxLiveKeys: this.#options.maxLiveDataKeys,
-        maxBodyBytes: this.#options.maxBodyBytes,
-      },
-      this.#metrics,
+    const resolved = resolveSealerOptions(options)
+    this.#options = resolved
+    this.#resources = new KmsResources(
+      resolved.kms,
+      (gateway, metrics) =>
+        new DataKeyPool(
+          gateway,
+          {
+            reuse: resolved.reuse,
+            maxAgeMs: resolved.maxDataKeyAgeMs,
+            maxMessages: resolved.maxMessagesPerDataKey,
+            maxBytes: resolved.maxBytesPerDataKey,
+            maxLiveKeys: resolved.maxLiveDataKeys,
+            maxBodyBytes: resolved.maxBodyBytes,
+          },
+          metrics,
+        ),
     )
+    this.#pool = this.#resources.keys
   }
 
   /** The KMS key id this sealer wraps data keys with. */
@@ -86,9 +77,10 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
   /**
    * Seals one payload, typed by its content type (the seal's, else the
    * sealer's): a string for text, any JSON-serialisable value for json, a
-   * Uint8Array for bytes. Throws PAYLOAD_UNSEALABLE for a payload its content
-   * type cannot carry, MESSAGE_TOO_LARGE (before any KMS call) for a body over
-   * `maxBodyBytes`, CLOSED once closed.
+   * Uint8Array for bytes. Rejects with PAYLOAD_UNSEALABLE for a payload its
+   * content type cannot carry, PAYLOAD_INVALID for text with a lone surrogate
+   * (which UTF-8 cannot carry), MESSAGE_TOO_LARGE for a body over
+   * `maxBodyBytes` (all three before any KMS call), CLOSED once closed.
    */
   seal<C extends ContentType = Default>(
     payload: SealablePayloadByContentType[C],
@@ -96,18 +88,29 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
   ): Promise<SealedMessage> {
     try {
       const contentType = contentTypeOption('contentType', options?.contentType, this.#options.contentType)
-      const context =
-        options?.encryptionContext === undefined
-          ? this.#options.encryptionContext
-          : contextOption('encryptionContext', options.encryptionContext)
+      const context = this.#contextOf(options)
       const plaintext = encodePayload(payload, contentType)
       const sealed = this.#pool.sealNow(this.#options.kmsKeyId, context, plaintext, options?.signal)
-      // A live key seals at once: one promise per seal, no async hop.
-      if (!(sealed instanceof Promise)) return Promise.resolve(this.#message(sealed, contentType, context))
-      return sealed.then((token) => this.#message(token, contentType, context))
+      return this.#whenSealed(sealed, contentType, context)
     } catch (error) {
       return Promise.reject(error)
     }
+  }
+
+  /** The seal's encryption context, else the sealer's. */
+  #contextOf(options: SealOptions | undefined): EncryptionContext | undefined {
+    const context = options?.encryptionContext
+    return context === undefined ? this.#options.encryptionContext : contextOption('encryptionContext', context)
+  }
+
+  /** A live key seals at once (sealNow returns the token, not a promise): one promise per seal, no async hop. */
+  #whenSealed(
+    sealed: SealedToken | Promise<SealedToken>,
+    contentType: ContentType,
+    context: EncryptionContext | undefined,
+  ): Promise<SealedMessage> {
+    if (!(sealed instanceof Promise)) return Promise.resolve(this.#message(sealed, contentType, context))
+    return sealed.then((token) => this.#message(token, contentType, context))
   }
 
   #message(sealed: SealedToken, contentType: ContentType, context: EncryptionContext | undefined): SealedMessage {
@@ -138,7 +141,7 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
 
   /** Counters of KMS calls and key reuse so far. */
   metrics(): KmsMetrics {
-    return this.#metrics.snapshot()
+    return this.#resources.metrics.snapshot()
   }
 
   /** Data keys alive now (at most `maxLiveDataKeys`). */
@@ -148,19 +151,22 @@ export class EnvelopeSealer<Default extends ContentType = 'text'> {
 
   /**
    * Zero-fills every live data key and stops all KMS traffic: seals waiting on KMS (reuse or
-   * not) end with CLOSED, retries stop, and no KMS request is sent once close() returns.
-   * Destroys the KMS client if this sealer built it. Idempotent.
+   * not) end with CLOSED, retries stop, and no KMS request is sent once close() is called.
+   * Destroys the KMS client if this sealer built it. The work is done before close() returns
+   * (the promise is already resolved), so not awaiting it is safe. Idempotent.
    */
-  close(): void {
-    if (this.#closed) return
-    this.#closed = true
-    this.#pool.close()
-    this.#gateway.close()
-    if (this.#ownsKms) this.#kms.destroy()
+  close(): Promise<void> {
+    return this.#resources.close()
   }
 
+  /** `await using sealer = new EnvelopeSealer(…)`: {@link close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  /** `using sealer = new EnvelopeSealer(…)` works too: close()'s work is synchronous. */
   [Symbol.dispose](): void {
-    this.close()
+    void this.close()
   }
 
   toJSON(): { kmsKeyId: string } {

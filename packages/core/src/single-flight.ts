@@ -1,4 +1,4 @@
-import { abortedWaiting } from './internal/abort.ts'
+import { abortedWaiting, untilAborted } from './internal/abort.ts'
 
 interface Flight<T> {
   readonly promise: Promise<T>
@@ -50,25 +50,12 @@ export class SingleFlight<T> {
 
   #wait(key: string, flight: Flight<T>, signal: AbortSignal): Promise<T> {
     flight.waiting++
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        reject(abortedWaiting(signal))
-        if (--flight.waiting === 0 && !flight.pinned) {
-          this.#forget(key, flight)
-          flight.controller.abort(signal.reason)
-        }
+    return untilAborted(flight.promise, signal, () => {
+      if (--flight.waiting === 0 && !flight.pinned) {
+        this.#forget(key, flight)
+        flight.controller.abort(signal.reason)
       }
-      signal.addEventListener('abort', onAbort, { once: true })
-      flight.promise.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort)
-          resolve(value)
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort)
-          reject(error)
-        },
-      )
+      return abortedWaiting(signal)
     })
   }
 

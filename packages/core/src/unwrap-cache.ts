@@ -4,7 +4,8 @@ import { canonicalContext, kmsContext } from './context.ts'
 import { createFernet } from './data-key-pool.ts'
 import { isSqsEnvelopeError, SqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
 import type { Fernet } from './fernet.ts'
-import type { KmsGateway } from './kms/gateway.ts'
+import type { KmsGateway, UnwrappedKey } from './kms/gateway.ts'
+import { closedError } from './lifecycle.ts'
 import type { MetricsRecorder } from './metrics.ts'
 import { SingleFlight } from './single-flight.ts'
 
@@ -38,13 +39,13 @@ export interface UnwrapPolicy {
   readonly allowedKeyArns: ReadonlySet<string>
 }
 
-/** An unwrapped data key: its Fernet and the ARN of the KMS key that wrapped it. */
-export interface UnwrappedKey {
-  readonly fernet: Fernet
-  readonly keyArn: string
-}
+/**
+ * An {@link UnwrappedKey} ready to open with: the Fernet built from its plaintext in place of
+ * the plaintext (which is zero-filled once the Fernet has it).
+ */
+export type UsableKey = Omit<UnwrappedKey, 'plaintext'> & { readonly fernet: Fernet }
 
-interface CachedKey extends UnwrappedKey {
+interface CachedKey extends UsableKey {
   readonly timer: NodeJS.Timeout
   evicted: boolean
 }
@@ -134,7 +135,7 @@ export class UnwrapCache {
    * context, counted as a hit; `undefined` on a miss (then call {@link withKey}).
    * Use it synchronously: the key is only guaranteed alive until the next await.
    */
-  cached(dataKeyText: string, context: EncryptionContext | undefined): UnwrappedKey | undefined {
+  cached(dataKeyText: string, context: EncryptionContext | undefined): UsableKey | undefined {
     return this.#hit(this.#idOf(dataKeyText, context))
   }
 
@@ -149,7 +150,7 @@ export class UnwrapCache {
   }
 
   #hit(id: string): CachedKey | undefined {
-    if (this.#closed) throw new SqsEnvelopeError('CLOSED', 'the opener is closed')
+    if (this.#closed) throw closedError('opener')
     const cached = this.#entries.get(id)
     if (!cached) return undefined
     // Map order is recency order; the newest entry (one data key per burst) needs no move.
@@ -220,7 +221,7 @@ export class UnwrapCache {
     const fernet = createFernet(key.plaintext)
     if (this.#closed) {
       fernet.destroy()
-      throw new SqsEnvelopeError('CLOSED', 'the opener is closed')
+      throw closedError('opener')
     }
     const timer = setTimeout(() => this.#evict(id), this.#limits.ttlMs)
     timer.unref()

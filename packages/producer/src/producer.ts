@@ -1,6 +1,6 @@
 import { type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import { type EncryptionContext, EnvelopeSealer, SqsEnvelopeError } from '@sqs-envelope/core'
-import { createAwsClient } from '@sqs-envelope/core/internal'
+import { createAwsClient, untilAborted } from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
 import pLimit from 'p-limit'
 import { BatchSending } from './batch.ts'
@@ -66,8 +66,8 @@ export class Producer<C extends ContentType = 'text'> {
     this.#sqs =
       options.sqs ??
       createAwsClient(SQSClient, {
-        ...(options.region === undefined ? {} : { region: options.region }),
-        ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+        region: options.region,
+        endpoint: options.endpoint,
         requestTimeoutMs: this.#options.requestTimeoutMs,
         // Our retry loop (sqsMaxAttempts, backoff) retries; the SDK's would multiply it.
         maxAttempts: 1,
@@ -184,7 +184,7 @@ export class Producer<C extends ContentType = 'text'> {
         throw error
       },
     )
-    return signal === undefined ? this.#queue : untilAborted(this.#queue, signal)
+    return signal === undefined ? this.#queue : untilAborted(this.#queue, signal, () => abortedBeforeQueueInfo(signal))
   }
 
   async #send(
@@ -287,24 +287,6 @@ function groupTails(entries: readonly SealedJob[], tails: ReadonlyMap<string, Pr
 function abortedBeforeQueueInfo(signal: AbortSignal): SqsEnvelopeError {
   return new SqsEnvelopeError('ABORTED', "the send was aborted before the queue's attributes were known", {
     cause: signal.reason,
-  })
-}
-
-/** `promise`, or an ABORTED rejection as soon as `signal` aborts, whichever comes first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortedBeforeQueueInfo(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
   })
 }
 

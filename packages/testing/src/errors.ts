@@ -12,11 +12,11 @@ export type LocalStackErrorCode =
   | 'LOCALSTACK_BAD_OPTION'
 
 export class LocalStackError extends Error {
+  override readonly name = 'LocalStackError'
   readonly code: LocalStackErrorCode
 
-  constructor(code: LocalStackErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: LocalStackErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
-    this.name = 'LocalStackError'
     this.code = code
   }
 }

@@ -8,6 +8,12 @@ export {
   startFaultProxy,
 } from './fault-proxy.ts'
 export {
+  type LambdaSqsEvent,
+  type LambdaSqsMessageAttribute,
+  type LambdaSqsRecord,
+  toLambdaSqsEvent,
+} from './lambda-event.ts'
+export {
   bundledLocalStackDir,
   containerEngine,
   findLocalStackDir,

@@ -6,22 +6,20 @@ export {
   ATTRIBUTE_CONTENT_TYPE,
   ATTRIBUTE_CONTEXT,
   ATTRIBUTE_VERSION,
+  type EnvelopeAttributes,
+  encodeAttributes,
+  type MessageAttributes,
+  parseAttributes,
+  type ReceivedAttributes,
+  type StringMessageAttribute,
+  WIRE_VERSION,
+} from '../wire/attributes.ts'
+export { encodeBody, MAX_BODY_BYTES, MAX_DATA_KEY_BYTES, type ParsedBody, parseBody } from '../wire/body.ts'
+export {
   CONTENT_TYPES,
   type ContentType,
   decodePayload,
-  type EnvelopeAttributes,
-  encodeAttributes,
-  encodeBody,
   encodePayload,
-  MAX_BODY_BYTES,
-  MAX_DATA_KEY_BYTES,
-  type MessageAttributes,
-  type ParsedBody,
   type PayloadByContentType,
-  parseAttributes,
-  parseBody,
-  type ReceivedAttributes,
   type SealablePayloadByContentType,
-  type StringMessageAttribute,
-  WIRE_VERSION,
-} from '../wire.ts'
+} from '../wire/payload.ts'

@@ -32,6 +32,28 @@ export function abortedWaiting(signal: AbortSignal): SqsEnvelopeError {
 }
 
 /**
+ * `promise`, or a rejection with `onAbort()`'s error as soon as `signal` aborts, whichever comes
+ * first; the listener is removed either way. `onAbort` may also do the caller's bookkeeping.
+ * @internal
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => unknown): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(onAbort())
+    signal.addEventListener('abort', abort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort)
+        reject(error)
+      },
+    )
+  })
+}
+
+/**
  * The signal of one AWS request: it aborts when `signal` (if any) does, or after `timeoutMs`
  * with a `TimeoutError` DOMException, so that a request the service accepted and never answers
  * still ends, also on an injected client. Which of the two aborted it: `signal.aborted`.

@@ -21,10 +21,10 @@ function packageVersion(): string | undefined {
  * @internal
  */
 export interface AwsClientOptions {
-  /** @defaultValue the SDK's (AWS_REGION, profile) */
-  readonly region?: string
-  /** @defaultValue AWS's */
-  readonly endpoint?: string
+  /** Undefined: the SDK's (AWS_REGION, profile). */
+  readonly region?: string | undefined
+  /** Undefined: AWS's. */
+  readonly endpoint?: string | undefined
   /** Longest wait for an answer's headers, in ms; the connection itself gets at most 5 s of it. */
   readonly requestTimeoutMs: number
   /** SDK attempts per request: 1 where our own loop retries (KMS, producer sends), else the SDK's 3. */

@@ -1,6 +1,6 @@
 import { SqsEnvelopeError } from '../errors.ts'
 import { describeValue } from '../redaction.ts'
-import { CONTENT_TYPES, type ContentType } from '../wire.ts'
+import { CONTENT_TYPES, type ContentType } from '../wire/payload.ts'
 
 // The option checks of every sqs-envelope package, so that every option error reads alike: it
 // names the option, what it accepts and what it received, described without echoing bytes or

@@ -14,6 +14,7 @@ export type KmsCallPolicy = Pick<
   'kmsConcurrency' | 'kmsMaxAttempts' | 'kmsRetryBaseDelayMs' | 'kmsRetryMaxDelayMs' | 'requestTimeoutMs'
 >
 
+/** A data key as KMS hands it out (Decrypt, GenerateDataKey), and the KMS key that wrapped it. */
 export interface UnwrappedKey {
   /** 32 plaintext bytes; the caller owns them and must zero-fill them. */
   readonly plaintext: Buffer

@@ -1,0 +1,66 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { EventEmitter } from 'node:events'
+import type { Message } from '@aws-sdk/client-sqs'
+import { SqsEnvelopeError } from '@sqs-envelope/core'
+import { describe, expect, it } from 'vitest'
+import type { ConsumerEvents } from './events.ts'
+import { CONSUMER_CHANNELS, CONSUMER_DIAGNOSTICS_CHANNEL, ConsumerReporter } from './reporting.ts'
+
+const queueUrl = 'http://127.0.0.1:4566/000000000000/r'
+const message: Message = { MessageId: 'm1', Body: 'secret body', Attributes: { ApproximateReceiveCount: '2' } }
+
+describe('ConsumerReporter', () => {
+  it('one channel per event named as the event, and the deprecated channel still published; never a body', () => {
+    const own: Array<[string, unknown]> = []
+    const legacy: unknown[] = []
+    const listeners = Object.entries(CONSUMER_CHANNELS).map(([event, name]) => {
+      const listener = (m: unknown) => own.push([event, m])
+      subscribe(name, listener)
+      return () => unsubscribe(name, listener)
+    })
+    const onLegacy = (m: unknown) => legacy.push(m)
+    subscribe(CONSUMER_DIAGNOSTICS_CHANNEL, onLegacy)
+    try {
+      const reporter = new ConsumerReporter(new EventEmitter<ConsumerEvents>(), undefined)
+      reporter.received(queueUrl, [message])
+      reporter.processed(reporter.ref(message, queueUrl))
+      reporter.handlerFailed(new Error('x'), 'failed', queueUrl, [message])
+      reporter.handlerFailed(new SqsEnvelopeError('HANDLER_TIMEOUT', 't'), 'timeout', queueUrl, [message])
+      reporter.transient(new SqsEnvelopeError('KMS_THROTTLED', 'slow'), message, queueUrl, 4)
+    } finally {
+      for (const off of listeners) off()
+      unsubscribe(CONSUMER_DIAGNOSTICS_CHANNEL, onLegacy)
+    }
+    expect(CONSUMER_CHANNELS.message_processed).toBe('sqs-envelope:consumer:message_processed')
+    expect(own).toEqual([
+      ['message_received', { queueUrl, count: 1 }],
+      ['message_processed', { queueUrl, count: 1 }],
+      ['processing_error', { queueUrl, count: 1 }],
+      ['timeout_error', { queueUrl, count: 1 }],
+      ['transient_error', { queueUrl, count: 1, code: 'KMS_THROTTLED' }],
+    ])
+    expect(legacy).toEqual([
+      { event: 'received', queueUrl, count: 1 },
+      { event: 'processed', queueUrl, count: 1 },
+      { event: 'failed', queueUrl, count: 1 },
+      { event: 'failed', queueUrl, count: 1 },
+      { event: 'transient_retry', queueUrl, count: 1, code: 'KMS_THROTTLED' },
+    ])
+    expect(JSON.stringify([own, legacy])).not.toContain('secret')
+  })
+
+  it('counts in flight and resolves onIdle when the last message finishes', async () => {
+    const reporter = new ConsumerReporter(new EventEmitter<ConsumerEvents>(), undefined)
+    await reporter.onIdle()
+    reporter.received(queueUrl, [message, message])
+    let idle = false
+    void reporter.onIdle().then(() => (idle = true))
+    reporter.finished(1)
+    await Promise.resolve()
+    expect(idle).toBe(false)
+    reporter.finished(1)
+    await Promise.resolve()
+    expect(idle).toBe(true)
+    expect(reporter.counts).toMatchObject({ received: 2, inFlight: 0, maxInFlight: 2 })
+  })
+})
