@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { type Message, SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, SqsEnvelopeError } from '@sqs-envelope/core'
-import { backoffMs, createAwsClient, delay, SUSPECT_CODES, timerOption } from '@sqs-envelope/core/internal'
+import { backoffMs, clientFor, delay, SUSPECT_CODES, timerOption } from '@sqs-envelope/core/internal'
 import { Acknowledger, type DeleteSlot, type VisibilityChange } from './acknowledging.ts'
 import { BreakerGate, type ProbeSlot } from './breaker-gate.ts'
 import type { ConsumerEvents, ConsumerMetrics, MessageRef } from './events.ts'
@@ -100,16 +100,16 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     super()
     const o = resolveConsumerOptions(options as ConsumerOptions<unknown>)
     this.#options = o
-    this.#ownsSqs = options.sqs === undefined
-    this.#sqs =
-      options.sqs ??
-      createAwsClient(SQSClient, {
-        region: options.region,
-        endpoint: o.sqsEndpoint,
-        // A long poll passes its own longer timeout (see the poller).
-        requestTimeoutMs: o.requestTimeoutMs,
-        maxAttempts: 3,
-      })
+    // SDK standard retries (3 attempts); a long poll passes its own longer timeout (see the poller).
+    const { region } = options
+    const sqs = clientFor(SQSClient, options.sqs, {
+      region,
+      endpoint: o.sqsEndpoint,
+      requestTimeoutMs: o.requestTimeoutMs,
+      maxAttempts: 3,
+    })
+    this.#sqs = sqs.client
+    this.#ownsSqs = sqs.owned
     this.#ownsOpener = options.opener === undefined
     this.#opener = options.opener ?? new EnvelopeOpener({ ...options, requestTimeoutMs: o.requestTimeoutMs })
     this.#pollerFactory = options.pollerFactory ?? defaultPollerFactory

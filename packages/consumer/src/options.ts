@@ -2,7 +2,7 @@ import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import type { OpenerOptions } from '@sqs-envelope/core'
 import { describeValue, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
-import type { BatchHandler, MessageHandler } from './handler.ts'
+import type { HandlerOptions } from './handler.ts'
 import type { MessageOpener } from './opening.ts'
 import type { PollerFactory } from './poller.ts'
 
@@ -19,13 +19,9 @@ export interface ConsumerLogger {
  * `kmsConcurrency`, …) apply to the one opener all pollers share. Every option in ms that becomes
  * a timer is at most 2147483647 (2^31 - 1, the longest a Node.js timer can wait; larger is refused).
  */
-export interface ConsumerOptions<T = unknown> extends OpenerOptions {
+export interface ConsumerOptions<T = unknown> extends OpenerOptions, HandlerOptions<T> {
   /** The queue, or queues, to consume. Each gets `pollers` pollers. Required. */
   readonly queueUrl: string | readonly string[]
-  /** Called once per opened job; resolve to acknowledge (delete), throw to leave it for redelivery. */
-  readonly handleMessage?: MessageHandler<T>
-  /** Called once per received batch with the jobs that opened; takes precedence over `handleMessage`. */
-  readonly handleMessageBatch?: BatchHandler<T>
   /** The SQS client; used as given and never destroyed by us. @defaultValue an `SQSClient` from `region` and `endpoint` (SDK standard retries, 3 attempts) */
   readonly sqs?: SQSClient
   /** Endpoint of every client this consumer builds: SQS, and KMS when it builds the opener (e.g. LocalStack's). @defaultValue AWS's */
