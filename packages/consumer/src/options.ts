@@ -16,8 +16,8 @@ export interface ConsumerLogger {
 /**
  * Options of {@link EnvelopeConsumer}. Names shared with `sqs-consumer` mean the same; ours carry
  * their unit. The opener's options (`kms`, `allowedKmsKeyArns`, `requiredEncryptionContext`,
- * `kmsConcurrency`, …) apply to the one opener all pollers share. Every option in ms that becomes
- * a timer is at most 2147483647 (2^31 - 1, the longest a Node.js timer can wait; larger is refused).
+ * `kmsConcurrency`, …) apply to the one opener all pollers share. Options in ms that become timers
+ * stop at 2147483647 (why: core's `MAX_TIMER_MS`).
  */
 export interface ConsumerOptions<T = unknown> extends OpenerOptions, HandlerOptions<T> {
   /** The queue, or queues, to consume. Each gets `pollers` pollers. Required. */
