@@ -5,7 +5,7 @@ import {
   AWS_TRACE_HEADER,
   backoffMs,
   channelMetrics,
-  createAwsClient,
+  clientFor,
   delay,
   messagingTracer,
   SUSPECT_CODES,
@@ -116,16 +116,16 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     super()
     const o = resolveConsumerOptions(options as ConsumerOptions<unknown>)
     this.#options = o
-    this.#ownsSqs = options.sqs === undefined
-    this.#sqs =
-      options.sqs ??
-      createAwsClient(SQSClient, {
-        region: options.region,
-        endpoint: o.sqsEndpoint,
-        // A long poll passes its own longer timeout (see the poller).
-        requestTimeoutMs: o.requestTimeoutMs,
-        maxAttempts: 3,
-      })
+    // SDK standard retries (3 attempts); a long poll passes its own longer timeout (see the poller).
+    const { region } = options
+    const sqs = clientFor(SQSClient, options.sqs, {
+      region,
+      endpoint: o.sqsEndpoint,
+      requestTimeoutMs: o.requestTimeoutMs,
+      maxAttempts: 3,
+    })
+    this.#sqs = sqs.client
+    this.#ownsSqs = sqs.owned
     this.#ownsOpener = options.opener === undefined
     this.#opener = options.opener ?? new EnvelopeOpener({ ...options, requestTimeoutMs: o.requestTimeoutMs })
     this.#pollerFactory = options.pollerFactory ?? defaultPollerFactory

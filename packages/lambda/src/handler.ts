@@ -3,7 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, SqsEnvelopeError } from '@sqs-envelope/core'
 import {
   channelMetrics,
-  createAwsClient,
+  clientFor,
   messagingTracer,
   type TracingOptions,
   USER_AGENT,
@@ -91,23 +91,24 @@ class LambdaRuntime<T> {
     this.reporter = new LambdaReporter(options.logger)
     this.#ownsOpener = options.opener === undefined
     this.#opener = options.opener ?? new EnvelopeOpener(options)
-    this.#ownsSqs = options.sqs === undefined
     // The SDK's standard retries (3 attempts) for these few calls, each bounded by requestTimeoutMs.
-    this.#sqs =
-      options.sqs ??
-      createAwsClient(SQSClient, {
-        region: options.region,
-        endpoint: options.endpoint,
-        requestTimeoutMs: this.#options.requestTimeoutMs,
-        maxAttempts: 3,
-      })
+    const { region, endpoint } = options
+    const { requestTimeoutMs } = this.#options
+    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 3 })
+    this.#sqs = sqs.client
+    this.#ownsSqs = sqs.owned
     this.#directory = new QueueDirectory(this.#sqs, this.#options.quarantineQueueUrl, this.#options.requestTimeoutMs)
     this.#breaker = new LambdaBreaker(this.#options, this.reporter)
     this.#processor = new RecordProcessor<T>({
       opener: this.#opener,
       reader: new RecordReader(),
       breaker: this.#breaker,
-      quarantiner: new Quarantiner(this.#sqs, this.#directory, this.reporter, this.#options.requestTimeoutMs),
+      quarantiner: new Quarantiner({
+        sqs: this.#sqs,
+        directory: this.#directory,
+        reporter: this.reporter,
+        requestTimeoutMs: this.#options.requestTimeoutMs,
+      }),
       reporter: this.reporter,
       handleMessage: options.handleMessage,
       handleMessageBatch: options.handleMessageBatch,

@@ -15,7 +15,7 @@ import type { ContentType } from '@sqs-envelope/core/wire'
 
 /**
  * What every producer takes, whichever way it seals. Durations are in ms, at most 2147483647
- * (2^31 - 1, the longest a Node.js timer can wait).
+ * (why: core's `MAX_TIMER_MS`).
  */
 export interface ProducerBaseOptions<C extends ContentType = 'text'> extends TracingOptions, MetricsOptions {
   /** URL of the queue to send to. Required. */

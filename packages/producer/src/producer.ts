@@ -1,6 +1,6 @@
 import { type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import { type EncryptionContext, EnvelopeSealer, SqsEnvelopeError } from '@sqs-envelope/core'
-import { channelMetrics, createAwsClient, messagingTracer, USER_AGENT, untilAborted } from '@sqs-envelope/core/internal'
+import { channelMetrics, clientFor, messagingTracer, USER_AGENT, untilAborted } from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
 import pLimit from 'p-limit'
 import { BatchSending } from './batch.ts'
@@ -63,16 +63,12 @@ export class Producer<C extends ContentType = 'text'> {
     const { sealer, defaultContext } = sealerFor(options)
     this.#sealer = sealer
     this.#ownsSealer = options.sealer === undefined
-    this.#ownsSqs = options.sqs === undefined
-    this.#sqs =
-      options.sqs ??
-      createAwsClient(SQSClient, {
-        region: options.region,
-        endpoint: options.endpoint,
-        requestTimeoutMs: this.#options.requestTimeoutMs,
-        // Our retry loop (sqsMaxAttempts, backoff) retries; the SDK's would multiply it.
-        maxAttempts: 1,
-      })
+    // Our retry loop (sqsMaxAttempts, backoff) retries; the SDK's would multiply it.
+    const { region, endpoint } = options
+    const { requestTimeoutMs } = this.#options
+    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 1 })
+    this.#sqs = sqs.client
+    this.#ownsSqs = sqs.owned
     const secret = this.#options.deduplicationSecret
     this.#deduplication = secret ? new DeduplicationIds(secret) : undefined
     secret?.fill(0)

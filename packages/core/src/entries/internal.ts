@@ -2,7 +2,7 @@
 // consumer, CLI), so that each policy is written once. Not public API: it may change in any
 // release, and no README documents it.
 export { abortedWaiting, delay, requestSignal, untilAborted } from '../internal/abort.ts'
-export { type AwsClientOptions, createAwsClient, USER_AGENT } from '../internal/aws-client.ts'
+export { type AwsClientOptions, clientFor, createAwsClient, USER_AGENT } from '../internal/aws-client.ts'
 export { type BackoffPolicy, type BackoffSecondsPolicy, backoffMs, backoffSeconds } from '../internal/backoff.ts'
 export { channelMetrics, type MetricsOptions } from '../internal/channel-metrics.ts'
 export { type OpenVerdict, openFailure, SUSPECT_CODES } from '../internal/open-verdict.ts'
