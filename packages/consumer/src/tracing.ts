@@ -2,7 +2,6 @@ import type { Message } from '@aws-sdk/client-sqs'
 import {
   AWS_TRACE_HEADER,
   carriedContext,
-  type Destination,
   type MessagingTracer,
   type Settlement,
   TRACEPARENT,
@@ -17,7 +16,6 @@ import {
  */
 export class ConsumerTracing {
   readonly #tracer: MessagingTracer
-  readonly #destinations = new Map<string, Destination>()
   readonly #spans = new Map<Message, TraceSpan>()
 
   constructor(tracer: MessagingTracer) {
@@ -26,7 +24,7 @@ export class ConsumerTracing {
 
   /** Process spans for a batch received by a ReceiveMessage started at `startedAt` (epoch ms). */
   received(queueUrl: string, messages: readonly Message[], startedAt: number): void {
-    const destination = this.#destination(queueUrl)
+    const destination = this.#tracer.destination(queueUrl)
     const receive = this.#tracer.received(destination, messages.length, startedAt)
     for (const message of messages) {
       const producer = carriedContext(
@@ -56,14 +54,5 @@ export class ConsumerTracing {
   /** Ends the spans of a batch's messages not settled yet, but those still running (detached). */
   finished(messages: readonly Message[], running: ReadonlySet<Message>): void {
     for (const message of messages) if (!running.has(message)) this.settled(message, undefined)
-  }
-
-  #destination(queueUrl: string): Destination {
-    let destination = this.#destinations.get(queueUrl)
-    if (destination === undefined) {
-      destination = this.#tracer.destination(queueUrl)
-      this.#destinations.set(queueUrl, destination)
-    }
-    return destination
   }
 }

@@ -1,10 +1,4 @@
-import {
-  carriedContext,
-  type Destination,
-  type MessagingTracer,
-  TRACEPARENT,
-  type TraceSpan,
-} from '@sqs-envelope/core/internal'
+import { carriedContext, type MessagingTracer, TRACEPARENT, type TraceSpan } from '@sqs-envelope/core/internal'
 import type { SQSRecord } from './lambda-types.ts'
 
 /** One queue's records of one invocation: their process spans, and which were quarantined. */
@@ -20,14 +14,13 @@ export interface BatchSpans {
  */
 export class LambdaTracing {
   readonly #tracer: MessagingTracer
-  readonly #destinations = new Map<string, Destination>()
 
   constructor(tracer: MessagingTracer) {
     this.#tracer = tracer
   }
 
   start(queueUrl: string, records: readonly SQSRecord[]): BatchSpans {
-    const destination = this.#destination(queueUrl)
+    const destination = this.#tracer.destination(queueUrl)
     const spans = records.map((record) => {
       const producer = carriedContext(
         record.attributes?.AWSTraceHeader,
@@ -57,14 +50,5 @@ export class LambdaTracing {
       this.#tracer.settled(span, how)
       span.end()
     }
-  }
-
-  #destination(queueUrl: string): Destination {
-    let destination = this.#destinations.get(queueUrl)
-    if (destination === undefined) {
-      destination = this.#tracer.destination(queueUrl)
-      this.#destinations.set(queueUrl, destination)
-    }
-    return destination
   }
 }

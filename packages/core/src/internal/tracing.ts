@@ -111,14 +111,24 @@ export type TraceSpanContext = Otel.SpanContext
 export class MessagingTracer {
   readonly #api: Api
   readonly #tracer: Otel.Tracer
+  readonly #destinations = new Map<string, Destination>()
 
   constructor(api: Api, tracer: Otel.Tracer) {
     this.#api = api
     this.#tracer = tracer
   }
 
-  /** The attributes of one queue, by operation. */
+  /** The attributes of one queue, by operation; built once per queue. */
   destination(queueUrl: string): Destination {
+    let destination = this.#destinations.get(queueUrl)
+    if (destination === undefined) {
+      destination = this.#newDestination(queueUrl)
+      this.#destinations.set(queueUrl, destination)
+    }
+    return destination
+  }
+
+  #newDestination(queueUrl: string): Destination {
     const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1)
     const base = {
       'messaging.system': 'aws_sqs',
