@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { trace } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -69,5 +70,33 @@ describe('messagingTracer', () => {
     expect(w3c?.traceId).toBe('0af7651916cd43dd8448eb211c80319c')
     expect(errorType(new TypeError('x'))).toBe('TypeError')
     expect(errorType('a string')).toBe('Error')
+  })
+})
+
+describe('without @opentelemetry/api installed', () => {
+  it('loads, traces nothing, and refuses tracing: true naming the option (a child process whose resolver hides the API)', () => {
+    const script = `
+      import { registerHooks } from 'node:module'
+      registerHooks({
+        resolve(specifier, context, next) {
+          if (specifier.startsWith('@opentelemetry/api')) throw Object.assign(new Error('not found'), { code: 'MODULE_NOT_FOUND' })
+          return next(specifier, context)
+        },
+      })
+      const { messagingTracer, loadOtelApi } = await import(${JSON.stringify(new URL('./tracing.ts', import.meta.url).href)})
+      const { channelMetrics } = await import(${JSON.stringify(new URL('./channel-metrics.ts', import.meta.url).href)})
+      const out = { api: loadOtelApi(), off: messagingTracer('t', '1', {}), metrics: channelMetrics({}) }
+      try { messagingTracer('t', '1', { tracing: true }) } catch (e) { out.error = e.code + ': ' + e.message }
+      console.log(JSON.stringify(out))
+    `
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(child.stderr).toBe('')
+    expect(JSON.parse(child.stdout)).toEqual({
+      api: null,
+      error: 'OPTION_INVALID: tracing must be absent unless @opentelemetry/api is installed (it is not); received true',
+    })
   })
 })
