@@ -1,6 +1,14 @@
 import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import type { OpenerOptions } from '@sqs-envelope/core'
-import { describeValue, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
+import {
+  describeValue,
+  integerOption,
+  invalidOption,
+  type MetricsOptions,
+  queueUrlOption,
+  type TracingOptions,
+  timerOption,
+} from '@sqs-envelope/core/internal'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
 import type { HandlerOptions } from './handler.ts'
 import type { MessageOpener } from './opening.ts'
@@ -19,7 +27,7 @@ export interface ConsumerLogger {
  * `kmsConcurrency`, …) apply to the one opener all pollers share. Options in ms that become timers
  * stop at 2147483647 (why: core's `MAX_TIMER_MS`).
  */
-export interface ConsumerOptions<T = unknown> extends OpenerOptions, HandlerOptions<T> {
+export interface ConsumerOptions<T = unknown> extends OpenerOptions, HandlerOptions<T>, TracingOptions, MetricsOptions {
   /** The queue, or queues, to consume. Each gets `pollers` pollers. Required. */
   readonly queueUrl: string | readonly string[]
   /** The SQS client; used as given and never destroyed by us. @defaultValue an `SQSClient` from `region` and `endpoint` (SDK standard retries, 3 attempts) */
