@@ -29,3 +29,21 @@ export function runCli(target: LocalStackTarget, args: readonly string[], input 
 }
 
 export const repositoryRoot = join(dirname(BIN), '..', '..')
+
+/**
+ * Runs the bin to its end like {@link runCli}, with `env` applied over {@link cliEnv}: a variable set to
+ * undefined is removed (e.g. `AWS_REGION`, to see what a user without a region gets).
+ */
+export function runCliWithEnv(
+  target: LocalStackTarget,
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  input: string | Uint8Array = '',
+): Promise<CliResult> {
+  const merged = { ...cliEnv(target), ...env }
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name]
+  const child = startProcess(BIN, args, { env: merged, stdin: 'pipe' })
+  const result = finished(child)
+  child.stdin?.end(input)
+  return result
+}

@@ -12,6 +12,7 @@ import { memorySuite } from './suites/memory.ts'
 import { consumeSuite, publishSuite, QUICK_PIPELINE_SETTINGS } from './suites/pipeline.ts'
 import { scaleSuite } from './suites/scale.ts'
 import { sdkSuite } from './suites/sdk.ts'
+import { tracingSuite } from './suites/tracing.ts'
 
 export type { BenchCase, BenchSettings, CaseResult, Operation, PipelineSettings, Spread } from './harness.ts'
 export { measureCase, opsPerCpuSecond, spread } from './harness.ts'
@@ -27,6 +28,7 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   kms: kmsSuite,
   memory: memorySuite,
   scale: scaleSuite,
+  tracing: tracingSuite,
 }
 
 /** The suites that need LocalStack. */

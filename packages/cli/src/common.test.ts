@@ -1,7 +1,18 @@
 import { SqsEnvelopeError } from '@sqs-envelope/core'
-import { InvalidArgumentError } from 'commander'
+import { CommanderError, InvalidArgumentError } from 'commander'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { clientConfig, collect, describeError, durationMs, EXIT, integerIn, keyValue } from './common.ts'
+import { clientConfig, MISSING_REGION, resolveAws } from './aws.ts'
+import {
+  CommandFailure,
+  collect,
+  describeError,
+  describeHandlerError,
+  durationMs,
+  EXIT,
+  exitStatus,
+  integerIn,
+  keyValue,
+} from './common.ts'
 
 describe('option parsers', () => {
   it('durationMs reads ms, s, m and bare seconds', () => {
@@ -83,5 +94,72 @@ describe('exit codes', () => {
   it('are literal constants', () => {
     expectTypeOf(EXIT.unopenable).toEqualTypeOf<3>()
     expect(EXIT).toEqual({ ok: 0, failed: 1, usage: 2, unopenable: 3 })
+  })
+})
+
+describe('describeHandlerError (run prints failed jobs)', () => {
+  const leaky = Object.assign(new TypeError('card 4111111111111111 declined'), { code: 'E_CARD' })
+
+  it('gives the name and the code, never the message, which may quote the payload', () => {
+    expect(describeHandlerError(leaky, false)).toBe('TypeError E_CARD')
+    expect(describeHandlerError(new Error('payload text'), false)).toBe('Error')
+    expect(describeHandlerError(new SqsEnvelopeError('HANDLER_TIMEOUT', 'after 5 s'), false)).toBe(
+      'SqsEnvelopeError HANDLER_TIMEOUT',
+    )
+    expect(describeHandlerError('a thrown string with payload', false)).toBe('thrown string')
+  })
+
+  it('adds the message when verbose', () => {
+    expect(describeHandlerError(leaky, true)).toBe('TypeError E_CARD: card 4111111111111111 declined')
+    expect(describeHandlerError('thrown text', true)).toBe('thrown string: thrown text')
+  })
+})
+
+describe('exitStatus', () => {
+  it('usage (2) for parser errors and options a library refuses; a failure keeps its own; anything else 1', () => {
+    expect(exitStatus(new CommanderError(1, 'commander.unknownOption', 'unknown option'))).toBe(EXIT.usage)
+    expect(exitStatus(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'))).toBe(EXIT.ok)
+    expect(exitStatus(new SqsEnvelopeError('OPTION_INVALID', 'heartbeatInterval needs visibilityTimeout'))).toBe(
+      EXIT.usage,
+    )
+    expect(exitStatus(new CommandFailure('no AWS region', EXIT.usage))).toBe(EXIT.usage)
+    expect(exitStatus(new CommandFailure('cannot receive'))).toBe(EXIT.failed)
+    expect(exitStatus(new SqsEnvelopeError('SQS_REJECTED', 'refused'))).toBe(EXIT.failed)
+    expect(exitStatus(new Error('surprise'))).toBe(EXIT.failed)
+  })
+})
+
+describe('keyValue and __proto__', () => {
+  it('keeps __proto__ as an own entry of a record without a prototype, for the library to refuse by name', () => {
+    const parsed = keyValue('--context')('__proto__=x', keyValue('--context')('a=1'))
+    expect(Object.getPrototypeOf(parsed)).toBeNull()
+    expect(Object.keys(parsed)).toEqual(['a', '__proto__'])
+    expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value).toBe('x')
+    expect(({} as Record<string, unknown>).x).toBeUndefined()
+  })
+})
+
+describe('resolveAws', () => {
+  it('says which setting is missing when no region is found anywhere (exit 2)', async () => {
+    const names = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_CONFIG_FILE'] as const
+    const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]))
+    try {
+      for (const name of names) delete process.env[name]
+      process.env.AWS_CONFIG_FILE = '/nonexistent/sqs-envelope-test-config'
+      const failure = await resolveAws({}).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(CommandFailure)
+      expect((failure as CommandFailure).exitCode).toBe(EXIT.usage)
+      expect((failure as CommandFailure).message).toBe(MISSING_REGION)
+      process.env.AWS_DEFAULT_REGION = 'eu-west-3'
+      expect(await resolveAws({ endpointUrl: 'http://localhost:4566' })).toEqual({
+        region: 'eu-west-3',
+        endpoint: 'http://localhost:4566',
+      })
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+    }
   })
 })

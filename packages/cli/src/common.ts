@@ -1,8 +1,6 @@
-import { KMSClient } from '@aws-sdk/client-kms'
-import { SQSClient } from '@aws-sdk/client-sqs'
 import { isSqsEnvelopeError } from '@sqs-envelope/core'
-import { MAX_TIMER_MS } from '@sqs-envelope/core/validation'
-import { type Command, InvalidArgumentError, Option } from 'commander'
+import { MAX_TIMER_MS } from '@sqs-envelope/core/internal'
+import { CommanderError, InvalidArgumentError } from 'commander'
 
 /** The exit statuses of every command; documented in each command's `--help`. */
 export const EXIT = {
@@ -10,7 +8,7 @@ export const EXIT = {
   ok: 0,
   /** The command failed: an AWS call was refused or failed, a line was not sent, a check failed. */
   failed: 1,
-  /** The command line is wrong: an unknown option, a missing or malformed value. */
+  /** The command line is wrong: an unknown or invalid option, a missing value or region, input that is not UTF-8 text. */
   usage: 2,
   /** `receive`: at least one message could not be opened (reported, and handled by the quarantine rules). */
   unopenable: 3,
@@ -20,42 +18,7 @@ export const EXIT_CODES_HELP = `
 Exit status:
   0  done
   1  failed (an AWS call was refused or failed; details on stderr)
-  2  wrong usage (unknown option, missing or malformed value)`
-
-/** Options every command takes. */
-export interface AwsOptions {
-  readonly endpointUrl?: string
-  readonly region?: string
-}
-
-/** Adds `--endpoint-url` and `--region` to a command. */
-export function withAws(command: Command): Command {
-  return command
-    .addOption(
-      new Option(
-        '--endpoint-url <url>',
-        "SQS and KMS endpoint, e.g. LocalStack (default: the SDK's, AWS_ENDPOINT_URL)",
-      ),
-    )
-    .addOption(new Option('--region <region>', 'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)'))
-}
-
-/** The client settings of the SDK's own defaults, plus `AWS_DEFAULT_REGION`, which the JavaScript SDK does not read. */
-export function clientConfig(options: AwsOptions): { region?: string; endpoint?: string } {
-  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
-  return {
-    ...(region ? { region } : {}),
-    ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
-  }
-}
-
-export function sqsClient(options: AwsOptions): SQSClient {
-  return new SQSClient(clientConfig(options))
-}
-
-export function kmsClient(options: AwsOptions): KMSClient {
-  return new KMSClient(clientConfig(options))
-}
+  2  wrong usage (unknown or invalid option, missing value or region, input that is not UTF-8 text)`
 
 /** A failure the command reports and exits on, with a status from {@link EXIT}. */
 export class CommandFailure extends Error {
@@ -67,6 +30,17 @@ export class CommandFailure extends Error {
   }
 }
 
+/** The exit status for what a command threw. */
+export function exitStatus(error: unknown): number {
+  // Help and version print and exit 0; every other parser error is a usage error.
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage
+  if (error instanceof CommandFailure) return error.exitCode
+  // A library refusing an option the command passed on (`--context __proto__=x`, a heartbeat
+  // without a visibility timeout) is the command line's fault.
+  if (isSqsEnvelopeError(error) && error.code === 'OPTION_INVALID') return EXIT.usage
+  return EXIT.failed
+}
+
 /** One line for an error: its stable code first when it has one; never a payload. */
 export function describeError(error: unknown): string {
   if (isSqsEnvelopeError(error)) return `${error.code}: ${error.message}`
@@ -75,6 +49,17 @@ export function describeError(error: unknown): string {
     return `${name}${error.message}`
   }
   return String(error)
+}
+
+/**
+ * One line for a handler's error: its name and code, never its message (which may quote the
+ * payload) unless `verbose`.
+ */
+export function describeHandlerError(error: unknown, verbose: boolean): string {
+  if (!(error instanceof Error)) return verbose ? `thrown ${typeof error}: ${String(error)}` : `thrown ${typeof error}`
+  const code = (error as { code?: unknown }).code
+  const named = typeof code === 'string' || typeof code === 'number' ? `${error.name} ${code}` : error.name
+  return verbose ? `${named}: ${error.message}` : named
 }
 
 /** Parses an integer option within `min`–`max`; the message names the option, the range and the value. */
@@ -111,12 +96,17 @@ export function durationMs(name: string, minMs = 0) {
   }
 }
 
-/** Collects repeatable `key=value` options into a record. */
+/**
+ * Collects repeatable `key=value` options into a record without a prototype, so that any key
+ * (`__proto__` too) is an own entry, which the libraries then accept or refuse by name.
+ */
 export function keyValue(name: string) {
-  return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+  return (value: string, previous?: Record<string, string>): Record<string, string> => {
     const at = value.indexOf('=')
     if (at <= 0) throw new InvalidArgumentError(`${name} takes KEY=VALUE; got ${JSON.stringify(value)}.`)
-    return { ...previous, [value.slice(0, at)]: value.slice(at + 1) }
+    const record: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, previous)
+    record[value.slice(0, at)] = value.slice(at + 1)
+    return record
   }
 }
 

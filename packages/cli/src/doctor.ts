@@ -1,6 +1,7 @@
 import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms'
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { type AwsOptions, clientConfig, describeError, EXIT, kmsClient, sqsClient, writeLine } from './common.ts'
+import { type AwsOptions, clientConfig, kmsClient, sqsClient } from './aws.ts'
+import { describeError, EXIT, writeLine } from './common.ts'
 
 export interface DoctorCommandOptions extends AwsOptions {
   readonly queueUrl?: string
@@ -204,8 +205,9 @@ const MARK = { pass: '✓', fail: '✗', skip: '–' } as const
 
 /** `doctor`: runs the checks in order, prints each, and exits 1 if any failed. */
 export async function doctor(options: DoctorCommandOptions): Promise<number> {
-  const sqs = sqsClient(options)
-  const kms = kmsClient(options)
+  // Not resolveAws: a missing region is one of the checks here.
+  const sqs = sqsClient(clientConfig(options))
+  const kms = kmsClient(clientConfig(options))
   const results: CheckResult[] = []
   const print = async (checks: CheckResult[]) => {
     for (const check of checks) {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { CONTENT_TYPES, type ContentType } from '@sqs-envelope/core/wire'
 import { Command, Option } from 'commander'
-import { collect, durationMs, EXIT, EXIT_CODES_HELP, integerIn, keyValue, withAws } from './common.ts'
+import { withAws } from './aws.ts'
+import { collect, durationMs, EXIT, EXIT_CODES_HELP, integerIn, keyValue } from './common.ts'
 import { type DoctorCommandOptions, doctor } from './doctor.ts'
 import { type ReceiveCommandOptions, receive } from './receive.ts'
 import { type RunCommandOptions, run } from './run.ts'
@@ -176,6 +177,13 @@ ${EXIT_CODES_HELP}
           durationMs('--status-interval', 1),
           5_000,
         )
+        .option(
+          '--handler-load-timeout <duration>',
+          'how long the handler module may take to load (exit 2 after)',
+          durationMs('--handler-load-timeout', 1),
+          10_000,
+        )
+        .option('--verbose', "print a failed handler's error message too (it may quote the job)", false)
         .addHelpText(
           'after',
           `
@@ -183,8 +191,10 @@ Durations: 500ms, 10s, 2m, or a number of seconds.
 
 Example (handler.mjs: export default async function (job, { messageId }) { await process(job) }):
   sqs-envelope run --queue-url "$QUEUE_URL" --handler ./handler.mjs --pollers 8 --drain-timeout 20s
+A failed job is printed with its error's name and code; the message only with --verbose.
 ${EXIT_CODES_HELP}
-  0 also after a stop signal once in-flight jobs finished or the drain timeout passed`,
+  0 also after a stop signal once in-flight jobs finished or the drain timeout passed
+  1 also when the stop itself did not finish within the drain timeout plus 2 s (the process exits regardless)`,
         ),
     ),
   ).action(async (options: RunCommandOptions) => {

@@ -1,13 +1,19 @@
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
-import { CONSUMER_DEFAULTS, type ConsumerMetrics, EnvelopeConsumer, type MessageHandler } from '@sqs-envelope/consumer'
-import { type AwsOptions, CommandFailure, clientConfig, describeError, EXIT, sqsClient } from './common.ts'
+import {
+  CONSUMER_DEFAULTS,
+  type ConsumerMetrics,
+  type ConsumerOptions,
+  EnvelopeConsumer,
+  type MessageHandler,
+} from '@sqs-envelope/consumer'
+import { type AwsOptions, type AwsSettings, resolveAws, sqsClient } from './aws.ts'
+import { CommandFailure, describeError, describeHandlerError, EXIT } from './common.ts'
+import { loadHandler } from './handler.ts'
 
 export interface RunCommandOptions extends AwsOptions {
   readonly queueUrl: string[]
   readonly handler: string
+  readonly handlerLoadTimeout: number
   readonly pollers?: number
   readonly batchSize?: number
   readonly kmsConcurrency?: number
@@ -20,34 +26,17 @@ export interface RunCommandOptions extends AwsOptions {
   readonly allowedKeyArn?: string[]
   readonly context?: Record<string, string>
   readonly quarantineQueueUrl?: string
+  readonly verbose: boolean
 }
 
-/** Loads the handler: the default export of FILE (a `.js`, `.mjs` or, on Node ≥ 22.18, `.ts` module). */
-export async function loadHandler(file: string): Promise<MessageHandler> {
-  const path = resolve(file)
-  if (!existsSync(path)) throw new CommandFailure(`--handler ${file}: no such file`, EXIT.usage)
-  let module: { default?: unknown }
-  try {
-    module = (await import(pathToFileURL(path).href)) as { default?: unknown }
-  } catch (error) {
-    throw new CommandFailure(`--handler ${file} could not be loaded: ${describeError(error)}`, EXIT.usage, {
-      cause: error,
-    })
-  }
-  if (typeof module.default !== 'function') {
-    throw new CommandFailure(
-      `--handler ${file} must have a default export: an async function (job, context) => void; got ${typeof module.default}`,
-      EXIT.usage,
-    )
-  }
-  return module.default as MessageHandler
-}
+/** How long past `--drain-timeout` a stop may take (the last status line, closing the clients) before the process exits regardless. */
+export const STOP_MARGIN_MS = 2000
 
 /** Fails fast, before any poller starts, on a queue that does not exist or cannot be read. */
-async function checkQueues(options: RunCommandOptions): Promise<void> {
-  const sqs = sqsClient(options)
+async function checkQueues(queueUrls: readonly string[], aws: AwsSettings): Promise<void> {
+  const sqs = sqsClient(aws)
   try {
-    for (const queueUrl of options.queueUrl) {
+    for (const queueUrl of queueUrls) {
       await sqs
         .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
         .catch((error: unknown) => {
@@ -75,20 +64,18 @@ export function statusLine(now: ConsumerMetrics, before: ConsumerMetrics | undef
   ].join(', ')
 }
 
-/**
- * `run`: the consumer runner with the handler of FILE until SIGTERM or SIGINT, then a graceful stop
- * (in-flight jobs finish within the drain timeout). A second signal exits at once.
- */
-export async function run(options: RunCommandOptions): Promise<number> {
-  const handleMessage = await loadHandler(options.handler)
-  await checkQueues(options)
-  const { region, endpoint } = clientConfig(options)
-  const consumer = new EnvelopeConsumer({
+function consumerOptions(
+  options: RunCommandOptions,
+  aws: AwsSettings,
+  handleMessage: MessageHandler,
+): ConsumerOptions<unknown> {
+  const { region, endpoint } = aws
+  return {
     queueUrl: options.queueUrl,
     handleMessage,
     drainTimeoutMs: options.drainTimeout,
-    ...(region ? { region } : {}),
-    ...(endpoint ? { endpoint, sqsEndpoint: endpoint } : {}),
+    region,
+    ...(endpoint ? { endpoint } : {}),
     ...(options.pollers !== undefined ? { pollers: options.pollers } : {}),
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     ...(options.kmsConcurrency !== undefined ? { kmsConcurrency: options.kmsConcurrency } : {}),
@@ -101,28 +88,28 @@ export async function run(options: RunCommandOptions): Promise<number> {
     ...(options.quarantineQueueUrl ? { quarantineQueueUrl: options.quarantineQueueUrl } : {}),
     logger: {
       warn: (message, details) => process.stderr.write(`${message} ${JSON.stringify(details ?? {})}\n`),
-      // Errors are printed from the 'error' event below, with their codes; not twice.
+      // Errors are printed from the 'error' event (see printErrors), with their codes; not twice.
       error: () => {},
     },
-  })
+  }
+}
+
+/** Failures on stderr; a handler's error by name and code, its message (which may quote the payload) only when verbose. */
+function printErrors(consumer: EnvelopeConsumer<unknown>, verbose: boolean): void {
   consumer.on('error', (error, where) => process.stderr.write(`error: ${describeError(error)} (${where.queueUrl})\n`))
   consumer.on('processing_error', (error, ref) =>
-    process.stderr.write(`job ${ref.messageId} failed (receive ${ref.receiveCount}): ${describeError(error)}\n`),
+    process.stderr.write(
+      `job ${ref.messageId} failed (receive ${ref.receiveCount}): ${describeHandlerError(error, verbose)}\n`,
+    ),
   )
+}
 
-  let last: { metrics: ConsumerMetrics; at: number } | undefined
-  const printStatus = () => {
-    const now = { metrics: consumer.metrics(), at: performance.now() }
-    const seconds = last ? (now.at - last.at) / 1000 : options.statusInterval / 1000
-    process.stderr.write(`${statusLine(now.metrics, last?.metrics, seconds)}\n`)
-    last = now
-  }
-
-  const stopped = new Promise<string>((resolveStop) => {
+/** Resolves on the first SIGTERM or SIGINT; a second one exits at once (nothing unhandled is deleted). */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveStop) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', onSignal)
       process.off('SIGINT', onSignal)
-      // A second signal while draining: give up on the drain (nothing unhandled is deleted).
       const hard = (again: NodeJS.Signals) => {
         process.stderr.write(`${again} again: exiting without waiting for in-flight jobs\n`)
         process.exit(again === 'SIGINT' ? 130 : 143)
@@ -134,18 +121,61 @@ export async function run(options: RunCommandOptions): Promise<number> {
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
   })
-  const queues = options.queueUrl.join(', ')
+}
+
+/**
+ * Stops within the drain timeout, whatever the handlers do: the consumer's own bound, and behind it
+ * a hard deadline (unref'd: it never keeps the process alive) that exits 1 if the stop itself hangs.
+ */
+function exitIfStopHangs(drainTimeoutMs: number): NodeJS.Timeout {
+  const limitMs = drainTimeoutMs + STOP_MARGIN_MS
+  return setTimeout(() => {
+    process.stderr.write(
+      `sqs-envelope: the stop did not finish within ${limitMs} ms; exiting (unfinished jobs come back)\n`,
+    )
+    process.exit(EXIT.failed)
+  }, limitMs).unref()
+}
+
+/**
+ * `run`: the consumer runner with the handler of FILE until SIGTERM or SIGINT, then a graceful stop
+ * (in-flight jobs finish within the drain timeout). A second signal exits at once.
+ */
+export async function run(options: RunCommandOptions): Promise<number> {
+  const aws = await resolveAws(options)
+  const handleMessage = await loadHandler(options.handler, options.handlerLoadTimeout)
+  // Built (its options checked) before anything is asked of SQS; started only after the check.
+  const consumer = new EnvelopeConsumer(consumerOptions(options, aws, handleMessage))
+  try {
+    await checkQueues(options.queueUrl, aws)
+  } catch (error) {
+    await consumer[Symbol.asyncDispose]()
+    throw error
+  }
+  printErrors(consumer, options.verbose)
+
+  let last: { metrics: ConsumerMetrics; at: number } | undefined
+  const printStatus = () => {
+    const now = { metrics: consumer.metrics(), at: performance.now() }
+    const seconds = last ? (now.at - last.at) / 1000 : options.statusInterval / 1000
+    process.stderr.write(`${statusLine(now.metrics, last?.metrics, seconds)}\n`)
+    last = now
+  }
+
+  const stopped = stopSignal()
   consumer.start()
   process.stderr.write(
-    `running on ${queues} (${options.pollers ?? CONSUMER_DEFAULTS.pollers} pollers per queue); SIGTERM or Ctrl-C stops\n`,
+    `running on ${options.queueUrl.join(', ')} (${options.pollers ?? CONSUMER_DEFAULTS.pollers} pollers per queue); SIGTERM or Ctrl-C stops\n`,
   )
   const timer = setInterval(printStatus, options.statusInterval)
   const signal = await stopped
   clearInterval(timer)
   process.stderr.write(`${signal}: stopping; in-flight jobs get ${options.drainTimeout} ms\n`)
+  const deadline = exitIfStopHangs(options.drainTimeout)
   await consumer.stop({ timeoutMs: options.drainTimeout })
   printStatus()
   await consumer[Symbol.asyncDispose]()
+  clearTimeout(deadline)
   process.stderr.write('stopped\n')
   return EXIT.ok
 }

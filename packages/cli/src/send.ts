@@ -1,6 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import type { ContentType } from '@sqs-envelope/core'
 import {
   type Job,
@@ -11,7 +10,9 @@ import {
   type SendResult,
 } from '@sqs-envelope/producer'
 import { SingleBar } from 'cli-progress'
-import { type AwsOptions, CommandFailure, clientConfig, describeError, EXIT, writeLine } from './common.ts'
+import { type AwsOptions, type AwsSettings, resolveAws } from './aws.ts'
+import { CommandFailure, describeError, EXIT, writeLine } from './common.ts'
+import { decodeUtf8, NotUtf8, readBytes, utf8Lines } from './text.ts'
 
 export interface SendCommandOptions extends AwsOptions {
   readonly queueUrl: string
@@ -53,7 +54,8 @@ function payload(text: string, contentType: ContentType): unknown {
 
 function attributes(values: Record<string, string> | undefined): Record<string, MessageAttributeValue> | undefined {
   if (!values) return undefined
-  const out: Record<string, MessageAttributeValue> = {}
+  // No prototype: an attribute named __proto__ is an entry like any other.
+  const out: Record<string, MessageAttributeValue> = Object.create(null)
   for (const [name, value] of Object.entries(values)) out[name] = { DataType: 'String', StringValue: value }
   return out
 }
@@ -72,8 +74,8 @@ function job(text: string, options: SendCommandOptions, line?: number): Job<Cont
   } as Job<ContentType>
 }
 
-function createProducer(options: SendCommandOptions): Producer<ContentType> {
-  const { region, endpoint } = clientConfig(options)
+function createProducer(options: SendCommandOptions, aws: AwsSettings): Producer<ContentType> {
+  const { region, endpoint } = aws
   return Producer.create({
     queueUrl: options.queueUrl,
     kmsKeyId: options.keyId,
@@ -81,15 +83,18 @@ function createProducer(options: SendCommandOptions): Producer<ContentType> {
     reuse: options.reuse,
     ...(options.context ? { encryptionContext: options.context } : {}),
     ...(options.deduplicationSecret ? { deduplicationSecret: options.deduplicationSecret } : {}),
-    ...(region ? { region } : {}),
+    region,
     ...(endpoint ? { endpoint } : {}),
   }) as Producer<ContentType>
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))
-  return Buffer.concat(chunks).toString('utf8')
+/** The whole of stdin as strict UTF-8; empty stdin is no message (an empty job is refused, exit 2). */
+async function readStdin(): Promise<string> {
+  const bytes = await readBytes(process.stdin)
+  if (bytes.length === 0) {
+    throw new CommandFailure('no message: BODY was not given and stdin is empty; nothing was sent', EXIT.usage)
+  }
+  return decodeUtf8(bytes, 'stdin')
 }
 
 /** `send BODY` (or the whole of stdin): one message; prints its MessageId. */
@@ -100,112 +105,177 @@ export async function sendOne(body: string | undefined, options: SendCommandOpti
       EXIT.usage,
     )
   }
-  const text = body ?? (await readAll(process.stdin))
+  const aws = await resolveAws(options)
+  const text = body ?? (await readStdin())
   let message: Job<ContentType>
   try {
     message = job(text, options)
   } catch (error) {
     throw new CommandFailure(`PAYLOAD_UNSEALABLE: the message is not JSON (${describeError(error)})`, EXIT.failed)
   }
-  await using producer = createProducer(options)
+  await using producer = createProducer(options, aws)
   const [result] = await producer.send([message])
   if (!result?.ok) throw new CommandFailure(`not sent: ${describeError(result?.error)}`)
   await writeLine(result.messageId)
   return EXIT.ok
 }
 
+/** Counts the lines of a file, and checks that every one is UTF-8 before any is sent. */
 async function countLines(path: string): Promise<number> {
   let count = 0
-  let last = 10
-  for await (const chunk of createReadStream(path)) {
-    const bytes = chunk as Buffer
-    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) count++
-    last = bytes.at(-1) ?? last
+  for await (const _ of utf8Lines(createReadStream(path), path)) count++
+  return count
+}
+
+/** Counts sent and failed lines; on a terminal, a progress bar on stderr with failures printed above it. */
+class Progress {
+  sent = 0
+  failed = 0
+  readonly #bar: SingleBar | undefined
+  readonly #total: number
+
+  constructor(total: number, fromStdin: boolean) {
+    this.#total = total
+    this.#bar = process.stderr.isTTY
+      ? new SingleBar({
+          stream: process.stderr,
+          format: fromStdin
+            ? 'sending {value} lines | {failed} failed'
+            : 'sending [{bar}] {percentage}% | {value}/{total} lines | {failed} failed | ETA {eta}s',
+          hideCursor: true,
+          clearOnComplete: false,
+        })
+      : undefined
+    this.#bar?.start(total, 0, { failed: 0 })
   }
-  return last === 10 ? count : count + 1
+
+  get shown(): boolean {
+    return this.#bar !== undefined
+  }
+
+  /** A line that was not sent, with why. */
+  report(line: number, what: string): void {
+    this.failed++
+    // Above the bar when there is one; failures are few lines of their own on stderr.
+    this.#bar?.stop()
+    process.stderr.write(`line ${line}: ${what}\n`)
+    this.#bar?.start(this.#total, this.sent + this.failed, { failed: this.failed })
+  }
+
+  /** Moves the bar; `inFlight` lines of the current chunk are already sent. */
+  update(inFlight = 0): void {
+    this.#bar?.update(this.sent + this.failed + inFlight, { failed: this.failed })
+  }
+
+  stop(): void {
+    this.#bar?.stop()
+  }
+}
+
+/** Sends lines in chunks of {@link LINES_PER_SEND} through one producer. */
+class LineSender {
+  readonly #producer: Producer<ContentType>
+  readonly #progress: Progress
+  readonly #options: SendCommandOptions
+  #chunk: Job<ContentType>[] = []
+  #chunkLines: number[] = []
+  /** Lines of the chunk being sent that SQS took already (for the bar). */
+  #inFlight = 0
+
+  constructor(producer: Producer<ContentType>, progress: Progress, options: SendCommandOptions) {
+    this.#producer = producer
+    this.#progress = progress
+    this.#options = options
+  }
+
+  /** Adds line `number`; sends the chunk when it is full. */
+  async add(text: string, number: number): Promise<void> {
+    if (text === '') return
+    try {
+      this.#chunk.push(job(text, this.#options, number))
+      this.#chunkLines.push(number)
+    } catch (error) {
+      this.#progress.report(number, `PAYLOAD_UNSEALABLE: not JSON (${describeError(error)})`)
+    }
+    if (this.#chunk.length >= LINES_PER_SEND) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    if (this.#chunk.length === 0) return
+    const results: SendResult[] = await this.#producer.send(this.#chunk)
+    this.#inFlight = 0
+    for (const result of results) {
+      if (result.ok) this.#progress.sent++
+      else this.#progress.report(this.#chunkLines[result.index] ?? 0, describeError(result.error))
+    }
+    this.#progress.update()
+    this.#chunk = []
+    this.#chunkLines = []
+  }
+
+  /** The bar moves with every SendMessageBatch the producer completes, not only at the end of a chunk. */
+  readonly onBatch = (event: unknown): void => {
+    const batch = event as ProducerBatchEvent
+    if (batch.queueUrl !== this.#options.queueUrl) return
+    this.#inFlight += batch.succeeded
+    this.#progress.update(this.#inFlight)
+  }
+}
+
+/**
+ * Sends every line of `input`. A line that is not UTF-8 stops the reading (stdin cannot be checked
+ * before sending, as a file is): the lines before it are sent, then the refusal is thrown.
+ */
+async function sendAll(sender: LineSender, input: AsyncIterable<string>): Promise<NotUtf8 | undefined> {
+  let number = 0
+  try {
+    for await (const text of input) await sender.add(text, ++number)
+  } catch (error) {
+    if (!(error instanceof NotUtf8)) throw error
+    await sender.flush()
+    return new NotUtf8(
+      error.where,
+      `reading stopped there: the lines before it were handled (see the summary), none after`,
+    )
+  }
+  await sender.flush()
+  return undefined
 }
 
 /**
  * `send --lines FILE|-`: one message per non-empty line, all through one producer (so data keys are
  * reused across lines); a progress bar on a terminal; failures on stderr; a summary line on stdout.
+ * A file is checked to be UTF-8 text before any line is sent.
  */
 export async function sendLines(path: string, options: SendCommandOptions): Promise<number> {
+  const aws = await resolveAws(options)
   const fromStdin = path === '-'
   const total = fromStdin
     ? 0
     : await countLines(path).catch((error: unknown) => {
+        if (error instanceof NotUtf8) throw error
         throw new CommandFailure(`cannot read ${path}: ${describeError(error)}`, EXIT.usage)
       })
-  const bar = process.stderr.isTTY
-    ? new SingleBar({
-        stream: process.stderr,
-        format: fromStdin
-          ? 'sending {value} lines | {failed} failed'
-          : 'sending [{bar}] {percentage}% | {value}/{total} lines | {failed} failed | ETA {eta}s',
-        hideCursor: true,
-        clearOnComplete: false,
-      })
-    : undefined
-  bar?.start(total, 0, { failed: 0 })
-
-  let sent = 0
-  let failed = 0
-  const report = (line: number, what: string) => {
-    failed++
-    bar?.update({ failed })
-    // Above the bar when there is one; failures are few lines of their own on stderr.
-    if (bar) bar.stop()
-    process.stderr.write(`line ${line}: ${what}\n`)
-    if (bar) bar.start(total, sent + failed, { failed })
-  }
-  const producer = createProducer(options)
-  // The bar moves with every SendMessageBatch the producer completes, not only at the end of a chunk.
-  let inChunk = 0
-  const onBatch = (event: unknown) => {
-    const batch = event as ProducerBatchEvent
-    if (batch.queueUrl !== options.queueUrl) return
-    inChunk += batch.succeeded
-    bar?.update(sent + failed + inChunk, { failed })
-  }
-  if (bar) subscribe(PRODUCER_BATCH_CHANNEL, onBatch)
+  const progress = new Progress(total, fromStdin)
+  const producer = createProducer(options, aws)
+  const sender = new LineSender(producer, progress, options)
+  if (progress.shown) subscribe(PRODUCER_BATCH_CHANNEL, sender.onBatch)
+  let refused: NotUtf8 | undefined
   try {
-    const input = fromStdin ? process.stdin : createReadStream(path)
-    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
-    let chunk: Job<ContentType>[] = []
-    let chunkLines: number[] = []
-    let lineNumber = 0
-    const flush = async () => {
-      if (chunk.length === 0) return
-      const results: SendResult[] = await producer.send(chunk)
-      inChunk = 0
-      for (const result of results) {
-        if (result.ok) sent++
-        else report(chunkLines[result.index] ?? 0, describeError(result.error))
-      }
-      bar?.update(sent + failed, { failed })
-      chunk = []
-      chunkLines = []
-    }
-    for await (const text of lines) {
-      lineNumber++
-      if (text === '') continue
-      try {
-        chunk.push(job(text, options, lineNumber))
-        chunkLines.push(lineNumber)
-      } catch (error) {
-        report(lineNumber, `PAYLOAD_UNSEALABLE: not JSON (${describeError(error)})`)
-      }
-      if (chunk.length >= LINES_PER_SEND) await flush()
-    }
-    await flush()
+    refused = await sendAll(
+      sender,
+      utf8Lines(fromStdin ? process.stdin : createReadStream(path), fromStdin ? 'stdin' : path),
+    )
   } finally {
-    if (bar) unsubscribe(PRODUCER_BATCH_CHANNEL, onBatch)
-    bar?.stop()
+    if (progress.shown) unsubscribe(PRODUCER_BATCH_CHANNEL, sender.onBatch)
+    progress.stop()
     await producer.close()
   }
   const { generateDataKeyCalls } = producer.metrics().kms
+  const { sent, failed } = progress
   await writeLine(
     `sent ${sent}, failed ${failed}, KMS calls ${generateDataKeyCalls} (GenerateDataKey; ${sent + failed} with one data key per message)`,
   )
+  if (refused) throw refused
   return failed === 0 ? EXIT.ok : EXIT.failed
 }

@@ -1,7 +1,17 @@
 import { EventEmitter } from 'node:events'
-import { type Message, SQSClient } from '@aws-sdk/client-sqs'
+import { type Message, type MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, SqsEnvelopeError } from '@sqs-envelope/core'
-import { backoffMs, createAwsClient, delay, SUSPECT_CODES, timerOption } from '@sqs-envelope/core/internal'
+import {
+  AWS_TRACE_HEADER,
+  backoffMs,
+  channelMetrics,
+  clientFor,
+  delay,
+  messagingTracer,
+  SUSPECT_CODES,
+  timerOption,
+  USER_AGENT,
+} from '@sqs-envelope/core/internal'
 import { Acknowledger, type DeleteSlot, type VisibilityChange } from './acknowledging.ts'
 import { BreakerGate, type ProbeSlot } from './breaker-gate.ts'
 import type { ConsumerEvents, ConsumerMetrics, MessageRef } from './events.ts'
@@ -13,6 +23,7 @@ import { defaultPollerFactory, type Poller, type PollerFactory, type PollerHooks
 import { Quarantiner, type QuarantineTarget } from './quarantining.ts'
 import { ConsumerReporter } from './reporting.ts'
 import { RunSignals, STOP_GRACE_MS } from './signals.ts'
+import { ConsumerTracing } from './tracing.ts'
 
 /** `stopped` → `running` (start) → `stopping` (stop) → `stopped`. */
 export type ConsumerState = 'stopped' | 'running' | 'stopping'
@@ -43,6 +54,8 @@ class PollerRun implements ProbeSlot, DeleteSlot {
   batch: Message[] = []
   /** When the batch in progress was received (`Date.now()`): heartbeats count from it. */
   receivedAt = 0
+  /** With tracing on: when its latest receive started (`Date.now()`), for the receive span. */
+  receiveStartedAt = 0
   receiveFailures = 0
   probing = false
   deleting: Promise<void> | undefined = undefined
@@ -86,6 +99,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   readonly #quarantiner: Quarantiner
   readonly #runner: HandlerRunner<T>
   readonly #queues: QuarantineTarget[]
+  /** Undefined when tracing is off: one check per batch and per message. */
+  readonly #tracing: ConsumerTracing | undefined
+  readonly #releaseMetrics: (() => void) | undefined
   /** FIFO jobs handled and awaiting sqs-consumer's delete: `message_processed` once it deleted them. */
   readonly #outcomes = new Map<Message, MessageRef>()
   readonly #chores = new Set<Promise<unknown>>()
@@ -100,17 +116,17 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     super()
     const o = resolveConsumerOptions(options as ConsumerOptions<unknown>)
     this.#options = o
-    this.#ownsSqs = options.sqs === undefined
-    this.#sqs =
-      options.sqs ??
-      createAwsClient(SQSClient, {
-        region: options.region,
-        endpoint: o.sqsEndpoint,
-        // A long poll passes its own longer timeout (see the poller).
-        requestTimeoutMs: o.requestTimeoutMs,
-        maxAttempts: 3,
-        sqs: true,
-      })
+    // SDK standard retries (3 attempts); a long poll passes its own longer timeout (see the poller).
+    const { region } = options
+    const sqs = clientFor(SQSClient, options.sqs, {
+      region,
+      endpoint: o.sqsEndpoint,
+      requestTimeoutMs: o.requestTimeoutMs,
+      maxAttempts: 3,
+      sqs: true,
+    })
+    this.#sqs = sqs.client
+    this.#ownsSqs = sqs.owned
     this.#ownsOpener = options.opener === undefined
     this.#opener = options.opener ?? new EnvelopeOpener({ ...options, requestTimeoutMs: o.requestTimeoutMs })
     this.#pollerFactory = options.pollerFactory ?? defaultPollerFactory
@@ -131,8 +147,17 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       handleMessage: options.handleMessage as MessageHandler<T> | undefined,
       handleMessageBatch: options.handleMessageBatch as BatchHandler<T> | undefined,
     }
-    this.#runner = new HandlerRunner<T>({ ...o, ...handlers }, this.#signals, this.#reporter, this.#acknowledger)
+    const tracer = messagingTracer('@sqs-envelope/consumer', USER_AGENT[1] ?? '0.0.0', options)
+    this.#tracing = tracer === undefined ? undefined : new ConsumerTracing(tracer)
+    this.#runner = new HandlerRunner<T>(
+      { ...o, ...handlers },
+      this.#signals,
+      this.#reporter,
+      this.#acknowledger,
+      this.#tracing,
+    )
     this.#queues = o.queueUrls.map((queueUrl) => ({ queueUrl }))
+    this.#releaseMetrics = channelMetrics(options)
   }
 
   /** Same as `new EnvelopeConsumer(options)`, as in sqs-consumer. */
@@ -251,6 +276,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     this.#released = true
     if (this.#ownsOpener) await this.#opener.close()
     if (this.#ownsSqs) this.#sqs.destroy()
+    this.#releaseMetrics?.()
   }
 
   /** Same as `close()`. */
@@ -271,7 +297,11 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       waitTimeSeconds: o.waitTimeSeconds,
       visibilityTimeout: o.visibilityTimeout,
       heartbeatInterval: o.heartbeatInterval,
-      messageSystemAttributeNames: o.messageSystemAttributeNames,
+      // Tracing reads the producer's context from the AWSTraceHeader system attribute.
+      messageSystemAttributeNames:
+        this.#tracing === undefined || o.messageSystemAttributeNames.includes(AWS_TRACE_HEADER)
+          ? o.messageSystemAttributeNames
+          : [...o.messageSystemAttributeNames, AWS_TRACE_HEADER as MessageSystemAttributeName],
       requestTimeoutMs: o.requestTimeoutMs,
       signals: this.#signals,
       stopping: () => this.#state !== 'running',
@@ -298,6 +328,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
   async #beforeReceive(run: PollerRun, signal: AbortSignal): Promise<void> {
     if (run.receiveFailures > 0) await delay(backoffMs(run.receiveFailures, RECEIVE_BACKOFF), signal)
     await this.#gate.beforeReceive(run, signal)
+    if (this.#tracing !== undefined) run.receiveStartedAt = Date.now()
   }
 
   #track(chore: Promise<unknown>): void {
@@ -320,6 +351,21 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
 
   /** One received batch: open, sort, handle / quarantine / back off, then acknowledge. */
   async #processBatch(run: PollerRun, messages: Message[]): Promise<Message[]> {
+    const tracing = this.#tracing
+    if (tracing === undefined) return this.#processReceived(run, messages, run.detach)
+    const running = new Set<Message>()
+    tracing.received(run.queue.queueUrl, messages, run.receiveStartedAt || Date.now())
+    try {
+      return await this.#processReceived(run, messages, (message) => {
+        running.add(message)
+        run.detach(message)
+      })
+    } finally {
+      tracing.finished(messages, running)
+    }
+  }
+
+  async #processReceived(run: PollerRun, messages: Message[], detach: (message: Message) => void): Promise<Message[]> {
     const queueUrl = run.queue.queueUrl
     run.batch = messages
     run.receivedAt = Date.now()
@@ -329,8 +375,9 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     const sorted = sortBatch(results, run.fifo, this.#options.transientBackoff)
     if (run.probing) this.#gate.probed(run, queueUrl, suspectCount(sorted), sorted.opened.length)
     const early = this.#earlyVisibility(queueUrl, sorted)
+    if (this.#tracing !== undefined) traceSorted(this.#tracing, sorted)
     const [handled] = await Promise.all([
-      this.#runner.handle(queueUrl, sorted.opened, run.receivedAt, run.detach),
+      this.#runner.handle(queueUrl, sorted.opened, run.receivedAt, detach),
       this.#quarantiner.quarantineAll(run.queue, sorted.poison),
       early.length > 0 ? this.#acknowledger.changeVisibility(queueUrl, early) : undefined,
     ])
@@ -359,7 +406,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     const acknowledged: Message[] = []
     // sqs-consumer's heartbeat renews the whole batch while it runs: set the early backoffs again after it.
     const visibility: VisibilityChange[] = this.#options.heartbeatInterval === undefined ? [] : [...early]
-    for (const { message, result, seconds } of handled) {
+    for (const { message, result, seconds, error } of handled) {
+      this.#tracing?.settled(
+        message,
+        result === 'ok' ? 'delete' : seconds === undefined ? undefined : 'visibility',
+        error,
+      )
       if (result === 'ok') {
         acknowledged.push(message)
         if (run.fifo) this.#outcomes.set(message, this.#reporter.ref(message, queueUrl))
@@ -370,6 +422,13 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     if (visibility.length > 0) await this.#acknowledger.changeVisibility(queueUrl, visibility)
     return acknowledged
   }
+}
+
+/** Records on their process spans what becomes of the jobs that reach no handler. */
+function traceSorted(tracing: ConsumerTracing, sorted: SortedBatch): void {
+  for (const { message, error } of sorted.poison) tracing.settled(message, 'quarantine', error)
+  for (const { job } of sorted.retry) tracing.settled(job.message, 'visibility', job.error)
+  for (const { message } of sorted.held) tracing.settled(message, 'visibility')
 }
 
 /** Suspect failures among a probe batch's retries. */

@@ -64,3 +64,14 @@ export function acknowledgedIds(jobIds: readonly string[], result: unknown): Set
   }
   return new Set(jobIds.filter((id) => !failed.has(id)))
 }
+
+/**
+ * The handler contract shared by `EnvelopeConsumer` and `@sqs-envelope/lambda`, so that a handler
+ * moves between them unchanged. Give one of the two.
+ */
+export interface HandlerOptions<T = unknown> {
+  /** Called once per opened job; resolve to acknowledge it (deleted), throw to have it delivered again. */
+  readonly handleMessage?: MessageHandler<T>
+  /** Called once per received batch with the jobs that opened; takes precedence over `handleMessage`. */
+  readonly handleMessageBatch?: BatchHandler<T>
+}

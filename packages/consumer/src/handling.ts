@@ -7,6 +7,7 @@ import { acknowledgedIds, type BatchHandler, type MessageContext, type MessageHa
 import type { OpenedJob } from './opening.ts'
 import { type ConsumerReporter, receiveCountOf } from './reporting.ts'
 import type { RunSignals } from './signals.ts'
+import type { ConsumerTracing } from './tracing.ts'
 
 /** held: not handled, because an earlier message of its FIFO group was not done. */
 export type HandlerResult = 'ok' | 'failed' | 'aborted' | 'held'
@@ -16,6 +17,8 @@ export interface HandledJob {
   readonly result: HandlerResult
   /** Visibility to set; undefined leaves it. */
   readonly seconds: number | undefined
+  /** Why the handler did not succeed (for the process span's error status). */
+  readonly error?: unknown
 }
 
 interface Outcome {
@@ -97,6 +100,7 @@ export class HandlerRunner<T> {
   readonly #signals: RunSignals
   readonly #reporter: ConsumerReporter
   readonly #acknowledger: Acknowledger
+  readonly #tracing: ConsumerTracing | undefined
   /** Jobs whose batch let its poller go before they finished. */
   #detached = 0
 
@@ -105,11 +109,13 @@ export class HandlerRunner<T> {
     signals: RunSignals,
     reporter: ConsumerReporter,
     acknowledger: Acknowledger,
+    tracing?: ConsumerTracing,
   ) {
     this.#options = options
     this.#signals = signals
     this.#reporter = reporter
     this.#acknowledger = acknowledger
+    this.#tracing = tracing
   }
 
   /**
@@ -158,13 +164,16 @@ export class HandlerRunner<T> {
   async #handleOne(handler: MessageHandler<T>, queueUrl: string, item: OpenedJob): Promise<HandledJob> {
     const { message, opened } = item
     const { signal, done } = this.#handlerSignal()
-    const outcome = await this.#run(
-      call(handler, opened.value as T, context(queueUrl, message, opened, signal)),
-      signal,
-      done,
-    )
+    const tracing = this.#tracing
+    const ctx = context(queueUrl, message, opened, signal)
+    // Tracing off (the default): the handler is called with no closure.
+    const returned =
+      tracing === undefined
+        ? call(handler, opened.value as T, ctx)
+        : tracing.inSpanOf(message, () => call(handler, opened.value as T, ctx))
+    const outcome = await this.#run(returned, signal, done)
     if (outcome.result !== 'ok') this.#failed(outcome, queueUrl, [message])
-    return this.#handled(message, outcome.result)
+    return this.#handled(message, outcome.result, outcome.error)
   }
 
   /** FIFO: groups run concurrently, the messages of one group in order; after a failure the rest of the group is held. */
@@ -235,6 +244,7 @@ export class HandlerRunner<T> {
     const chore = (async () => {
       const outcome = await run
       stopHeartbeat()
+      this.#tracing?.settled(message, outcome.result === 'ok' ? 'delete' : 'visibility', outcome.error)
       if (outcome.result === 'ok') await this.#acknowledger.deleteOne(queueUrl, message)
       else if (outcome.seconds !== undefined)
         await this.#acknowledger.changeVisibility(queueUrl, [{ message, seconds: outcome.seconds }])
@@ -270,8 +280,9 @@ export class HandlerRunner<T> {
     }
   }
 
-  #handled(message: Message, result: HandlerResult): HandledJob {
-    return { message, result, seconds: this.#failureSeconds(result, message) }
+  #handled(message: Message, result: HandlerResult, error?: unknown): HandledJob {
+    const seconds = this.#failureSeconds(result, message)
+    return error === undefined ? { message, result, seconds } : { message, result, seconds, error }
   }
 
   /** The visibility to set after a handler did not succeed; undefined leaves it as it is. */

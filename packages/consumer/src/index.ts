@@ -2,7 +2,14 @@ export type { BackoffOptions } from './backoff.ts'
 export { type BreakerState, SUSPECT_KMS_CODES } from './breaker.ts'
 export { type ConsumerState, type ConsumerStatus, EnvelopeConsumer, type StopOptions } from './consumer.ts'
 export type { ConsumerEvents, ConsumerMetrics, MessageRef, QuarantineEvent, TransientEvent } from './events.ts'
-export type { BatchHandler, BatchResult, MessageContext, MessageHandler, ReceivedJob } from './handler.ts'
+export type {
+  BatchHandler,
+  BatchResult,
+  HandlerOptions,
+  MessageContext,
+  MessageHandler,
+  ReceivedJob,
+} from './handler.ts'
 export type { MessageOpener } from './opening.ts'
 export { CONSUMER_DEFAULTS, type ConsumerLogger, type ConsumerOptions } from './options.ts'
 export {

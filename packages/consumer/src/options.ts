@@ -1,8 +1,16 @@
 import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import type { OpenerOptions } from '@sqs-envelope/core'
-import { describeValue, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
+import {
+  describeValue,
+  integerOption,
+  invalidOption,
+  type MetricsOptions,
+  queueUrlOption,
+  type TracingOptions,
+  timerOption,
+} from '@sqs-envelope/core/internal'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
-import type { BatchHandler, MessageHandler } from './handler.ts'
+import type { HandlerOptions } from './handler.ts'
 import type { MessageOpener } from './opening.ts'
 import type { PollerFactory } from './poller.ts'
 
@@ -16,16 +24,12 @@ export interface ConsumerLogger {
 /**
  * Options of {@link EnvelopeConsumer}. Names shared with `sqs-consumer` mean the same; ours carry
  * their unit. The opener's options (`kms`, `allowedKmsKeyArns`, `requiredEncryptionContext`,
- * `kmsConcurrency`, …) apply to the one opener all pollers share. Every option in ms that becomes
- * a timer is at most 2147483647 (2^31 - 1, the longest a Node.js timer can wait; larger is refused).
+ * `kmsConcurrency`, …) apply to the one opener all pollers share. Options in ms that become timers
+ * stop at 2147483647 (why: core's `MAX_TIMER_MS`).
  */
-export interface ConsumerOptions<T = unknown> extends OpenerOptions {
+export interface ConsumerOptions<T = unknown> extends OpenerOptions, HandlerOptions<T>, TracingOptions, MetricsOptions {
   /** The queue, or queues, to consume. Each gets `pollers` pollers. Required. */
   readonly queueUrl: string | readonly string[]
-  /** Called once per opened job; resolve to acknowledge (delete), throw to leave it for redelivery. */
-  readonly handleMessage?: MessageHandler<T>
-  /** Called once per received batch with the jobs that opened; takes precedence over `handleMessage`. */
-  readonly handleMessageBatch?: BatchHandler<T>
   /** The SQS client; used as given and never destroyed by us. @defaultValue an `SQSClient` from `region` and `endpoint` (SDK standard retries, 3 attempts) */
   readonly sqs?: SQSClient
   /** Endpoint of every client this consumer builds: SQS, and KMS when it builds the opener (e.g. LocalStack's). @defaultValue AWS's */

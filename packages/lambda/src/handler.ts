@@ -1,7 +1,13 @@
 import type { EventEmitter } from 'node:events'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { EnvelopeOpener, isSqsEnvelopeError, SqsEnvelopeError } from '@sqs-envelope/core'
-import { createAwsClient } from '@sqs-envelope/core/internal'
+import {
+  channelMetrics,
+  clientFor,
+  messagingTracer,
+  type TracingOptions,
+  USER_AGENT,
+} from '@sqs-envelope/core/internal'
 import { LambdaBreaker } from './breaker.ts'
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
 import { type LambdaHandlerOptions, type ResolvedLambdaOptions, resolveLambdaOptions } from './options.ts'
@@ -11,6 +17,7 @@ import { QueueDirectory } from './queues.ts'
 import { isFifoArn, RecordReader } from './records.ts'
 import { type LambdaEvents, LambdaReporter } from './reporting.ts'
 import { Deadline } from './running.ts'
+import { LambdaTracing } from './tracing.ts'
 
 /** A snapshot of counters since the handler was created (across the invocations of a warm environment). */
 export interface LambdaMetrics {
@@ -76,6 +83,7 @@ class LambdaRuntime<T> {
   readonly #directory: QueueDirectory
   readonly #breaker: LambdaBreaker
   readonly #processor: RecordProcessor<T>
+  readonly #releaseMetrics: (() => void) | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: LambdaHandlerOptions<T>) {
@@ -83,31 +91,33 @@ class LambdaRuntime<T> {
     this.reporter = new LambdaReporter(options.logger)
     this.#ownsOpener = options.opener === undefined
     this.#opener = options.opener ?? new EnvelopeOpener(options)
-    this.#ownsSqs = options.sqs === undefined
     // The SDK's standard retries (3 attempts) for these few calls, each bounded by requestTimeoutMs.
-    this.#sqs =
-      options.sqs ??
-      createAwsClient(SQSClient, {
-        region: options.region,
-        endpoint: options.endpoint,
-        requestTimeoutMs: this.#options.requestTimeoutMs,
-        maxAttempts: 3,
-        sqs: true,
-      })
+    const { region, endpoint } = options
+    const { requestTimeoutMs } = this.#options
+    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 3, sqs: true })
+    this.#sqs = sqs.client
+    this.#ownsSqs = sqs.owned
     this.#directory = new QueueDirectory(this.#sqs, this.#options.quarantineQueueUrl, this.#options.requestTimeoutMs)
     this.#breaker = new LambdaBreaker(this.#options, this.reporter)
     this.#processor = new RecordProcessor<T>({
       opener: this.#opener,
       reader: new RecordReader(),
       breaker: this.#breaker,
-      quarantiner: new Quarantiner(this.#sqs, this.#directory, this.reporter, this.#options.requestTimeoutMs),
+      quarantiner: new Quarantiner({
+        sqs: this.#sqs,
+        directory: this.#directory,
+        reporter: this.reporter,
+        requestTimeoutMs: this.#options.requestTimeoutMs,
+      }),
       reporter: this.reporter,
       handleMessage: options.handleMessage,
       handleMessageBatch: options.handleMessageBatch,
       concurrency: this.#options.concurrency,
       skipGroupOnError: this.#options.skipGroupOnError,
       handlerTimeoutMs: this.#options.handlerTimeoutMs,
+      tracing: lambdaTracing(options),
     })
+    this.#releaseMetrics = channelMetrics(options)
   }
 
   async invoke(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
@@ -181,9 +191,16 @@ class LambdaRuntime<T> {
     this.#closing ??= (async () => {
       if (this.#ownsOpener) await this.#opener.close()
       if (this.#ownsSqs) this.#sqs.destroy()
+      this.#releaseMetrics?.()
     })()
     return this.#closing
   }
+}
+
+/** The handler's spans; undefined when tracing is off. */
+function lambdaTracing(options: TracingOptions): LambdaTracing | undefined {
+  const tracer = messagingTracer('@sqs-envelope/lambda', USER_AGENT[1] ?? '0.0.0', options)
+  return tracer === undefined ? undefined : new LambdaTracing(tracer)
 }
 
 /** The records by source queue ARN, in order (an event source mapping sends one queue's). */

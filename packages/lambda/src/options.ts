@@ -1,8 +1,16 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 // Types only from the consumer's root: its runtime (sqs-consumer) stays out of a function's cold start.
-import type { BatchHandler, ConsumerLogger, MessageHandler } from '@sqs-envelope/consumer'
+import type { ConsumerLogger, HandlerOptions } from '@sqs-envelope/consumer'
 import { CORE_DEFAULTS, type EnvelopeOpener, type OpenerOptions } from '@sqs-envelope/core'
-import { booleanOption, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
+import {
+  booleanOption,
+  integerOption,
+  invalidOption,
+  type MetricsOptions,
+  queueUrlOption,
+  type TracingOptions,
+  timerOption,
+} from '@sqs-envelope/core/internal'
 
 /**
  * Options of {@link createSqsHandler}: the consumer's handler contract and opener options
@@ -10,11 +18,11 @@ import { booleanOption, integerOption, invalidOption, queueUrlOption, timerOptio
  * opener every invocation of a warm environment shares. `region`, `endpoint` and
  * `requestTimeoutMs` apply to the SQS client too.
  */
-export interface LambdaHandlerOptions<T = unknown> extends OpenerOptions {
-  /** Called once per opened job; resolve to succeed, throw to have the record delivered again. */
-  readonly handleMessage?: MessageHandler<T>
-  /** Called once per invocation with the jobs that opened; takes precedence over `handleMessage`. */
-  readonly handleMessageBatch?: BatchHandler<T>
+export interface LambdaHandlerOptions<T = unknown>
+  extends OpenerOptions,
+    HandlerOptions<T>,
+    TracingOptions,
+    MetricsOptions {
   /** An opener to share; its options then come from it, not from these. @defaultValue one built from these options */
   readonly opener?: EnvelopeOpener
   /** The SQS client (queue URL and DLQ look-ups, quarantine sends); never destroyed by us. @defaultValue an `SQSClient` from `region` and `endpoint` */

@@ -17,6 +17,7 @@ import {
   runHandler,
 } from './running.ts'
 import { type Schedule, schedule } from './scheduling.ts'
+import type { BatchSpans, LambdaTracing } from './tracing.ts'
 
 /** What became of a record. Anything but DONE is reported in `batchItemFailures`. */
 export const PENDING = 0 // not started (the deadline came, or an earlier FIFO record was not done)
@@ -44,6 +45,8 @@ export interface ProcessorParts<T> {
   readonly concurrency: number
   readonly skipGroupOnError: boolean
   readonly handlerTimeoutMs: number | undefined
+  /** Undefined when tracing is off. */
+  readonly tracing?: LambdaTracing | undefined
 }
 
 /**
@@ -55,12 +58,26 @@ export interface ProcessorParts<T> {
  */
 export class RecordProcessor<T> {
   readonly #parts: ProcessorParts<T>
+  /** With tracing on: each batch's process spans. */
+  readonly #spans = new WeakMap<Batch, BatchSpans>()
 
   constructor(parts: ProcessorParts<T>) {
     this.#parts = parts
   }
 
   async process(batch: Batch): Promise<void> {
+    const tracing = this.#parts.tracing
+    if (tracing === undefined) return this.#process(batch)
+    const spans = tracing.start(batch.queueUrl, batch.records)
+    this.#spans.set(batch, spans)
+    try {
+      await this.#process(batch)
+    } finally {
+      tracing.end(spans, (i) => batch.states[i] === DONE)
+    }
+  }
+
+  async #process(batch: Batch): Promise<void> {
     const batchHandler = this.#parts.handleMessageBatch
     const plan = this.#plan(batch)
     const signal = batch.deadline.signal
@@ -107,7 +124,9 @@ export class RecordProcessor<T> {
       // The view is read inside open(), before anything else can point it at another record.
       opened = await opener.open(reader.view(record), batch.deadline.openOptions)
     } catch (caught) {
-      batch.states[i] = (await this.#openFailed(batch, record, caught)) ? DONE : FAILED
+      const quarantined = await this.#openFailed(batch, record, caught)
+      batch.states[i] = quarantined ? DONE : FAILED
+      if (this.#parts.tracing !== undefined) this.#traceOpenFailed(batch, i, caught, quarantined)
       return undefined
     }
     breaker.success(record.body)
@@ -134,13 +153,13 @@ export class RecordProcessor<T> {
     let outcome: HandlerOutcome
     if (timeoutMs === undefined) {
       const context = new RecordContext(record, batch.queueUrl, opened, batch.deadline.signal)
-      outcome = await runHandler(handler, opened.value as T, context, batch.deadline.aborted)
+      outcome = await this.#runHandler(batch, i, handler, opened.value as T, context, batch.deadline.aborted)
     } else {
       const timeout = new AbortController()
       const timer = setTimeout(() => timeout.abort(handlerTimeout(timeoutMs)), timeoutMs)
       const signal = AbortSignal.any([batch.deadline.signal, timeout.signal])
       const context = new RecordContext(record, batch.queueUrl, opened, signal)
-      outcome = await runHandler(handler, opened.value as T, context, abortOutcome(signal))
+      outcome = await this.#runHandler(batch, i, handler, opened.value as T, context, abortOutcome(signal))
       clearTimeout(timer)
     }
     this.#settle(batch, i, outcome)
@@ -154,7 +173,31 @@ export class RecordProcessor<T> {
     } else {
       batch.states[i] = FAILED
       this.#parts.reporter.handlerFailed(outcome.error, outcome.timedOut, record, batch.queueUrl)
+      const spans = this.#parts.tracing === undefined ? undefined : this.#spans.get(batch)
+      if (spans !== undefined) this.#parts.tracing?.failed(spans, i, outcome.error)
     }
+  }
+
+  /** runHandler, with record `i`'s process span active when tracing is on (and no closure when it is off). */
+  #runHandler(
+    batch: Batch,
+    i: number,
+    handler: MessageHandler<T>,
+    value: T,
+    context: RecordContext,
+    aborted: Promise<HandlerOutcome>,
+  ): Promise<HandlerOutcome> {
+    const tracing = this.#parts.tracing
+    const spans = tracing === undefined ? undefined : this.#spans.get(batch)
+    if (spans === undefined) return runHandler(handler, value, context, aborted)
+    return (tracing as LambdaTracing).inSpan(spans, i, () => runHandler(handler, value, context, aborted))
+  }
+
+  #traceOpenFailed(batch: Batch, i: number, error: unknown, quarantined: boolean): void {
+    const spans = this.#spans.get(batch)
+    if (spans === undefined) return
+    this.#parts.tracing?.failed(spans, i, error)
+    if (quarantined) spans.quarantined[i] = 1
   }
 
   async #handleBatch(

@@ -13,6 +13,14 @@ export interface Source {
   readonly queueUrl: string
 }
 
+/** What a {@link Quarantiner} sends with and reports to. */
+export interface QuarantinerParts {
+  readonly sqs: SQSClient
+  readonly directory: QueueDirectory
+  readonly reporter: LambdaReporter
+  readonly requestTimeoutMs: number
+}
+
 /**
  * Sends a poison record intact (its body and every attribute, plus the error code, the source and
  * the time: the consumer's copy) to `quarantineQueueUrl` or the source queue's DLQ. The record
@@ -20,23 +28,17 @@ export interface Source {
  * it is reported as a failure and stays in its queue.
  */
 export class Quarantiner {
-  readonly #sqs: SQSClient
-  readonly #directory: QueueDirectory
-  readonly #reporter: LambdaReporter
-  readonly #requestTimeoutMs: number
+  readonly #parts: QuarantinerParts
 
-  constructor(sqs: SQSClient, directory: QueueDirectory, reporter: LambdaReporter, requestTimeoutMs: number) {
-    this.#sqs = sqs
-    this.#directory = directory
-    this.#reporter = reporter
-    this.#requestTimeoutMs = requestTimeoutMs
+  constructor(parts: QuarantinerParts) {
+    this.#parts = parts
   }
 
   /** True when the copy was sent: the record may then be left out of `batchItemFailures`. */
   async quarantine(record: SQSRecord, error: SqsEnvelopeError, source: Source, signal: AbortSignal): Promise<boolean> {
     let destination: string | undefined
     try {
-      destination = await this.#directory.destination(source.arn, source.queueUrl, signal)
+      destination = await this.#parts.directory.destination(source.arn, source.queueUrl, signal)
     } catch (lookup) {
       this.#failed(record, source, 'the DLQ of the queue could not be looked up', lookup)
       return false
@@ -48,8 +50,8 @@ export class Quarantiner {
     }
     try {
       const input = quarantineInput(sdkMessage(record), error.code, source.queueUrl, destination)
-      await this.#sqs.send(new SendMessageCommand(input), {
-        abortSignal: requestSignal(signal, this.#requestTimeoutMs),
+      await this.#parts.sqs.send(new SendMessageCommand(input), {
+        abortSignal: requestSignal(signal, this.#parts.requestTimeoutMs),
       })
     } catch (send) {
       this.#failed(record, source, 'sending it to quarantine failed', send)
@@ -61,7 +63,7 @@ export class Quarantiner {
 
   /** `destination` undefined: there was nowhere to send it. */
   #report(record: SQSRecord, source: Source, error: SqsEnvelopeError, destination: string | undefined): void {
-    this.#reporter.quarantined({
+    this.#parts.reporter.quarantined({
       ...refOf(record, source.queueUrl),
       code: error.code,
       quarantineQueueUrl: destination,
@@ -70,7 +72,7 @@ export class Quarantiner {
   }
 
   #failed(record: SQSRecord, source: Source, what: string, cause: unknown): void {
-    this.#reporter.error(
+    this.#parts.reporter.error(
       new SqsEnvelopeError('QUARANTINE_FAILED', `message ${record.messageId} stays in its queue: ${what}`, { cause }),
       source.queueUrl,
       [record],

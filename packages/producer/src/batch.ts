@@ -1,9 +1,12 @@
 import { channel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import type { SendMessageBatchCommandOutput, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs'
+import type { TraceSpan, TraceSpanContext } from '@sqs-envelope/core/internal'
 import { ABORTED, classifyEntryFailure, type SendFailureInfo } from './classify.ts'
+import type { ResolvedProducerOptions } from './options.ts'
 import { entryIdFor } from './plan.ts'
 import type { Counts, SealedJob, SendRun } from './run.ts'
+import type { ProducerTracing } from './sealing.ts'
 import type { QueueRequests, RequestOutcome } from './sqs.ts'
 
 /**
@@ -45,12 +48,19 @@ export class BatchSending {
   readonly #queueUrl: string
   readonly #maxAttempts: number
   readonly #counts: Counts
+  readonly #tracing: ProducerTracing | undefined
 
-  constructor(requests: QueueRequests, queueUrl: string, maxAttempts: number, counts: Counts) {
+  constructor(
+    requests: QueueRequests,
+    options: Pick<ResolvedProducerOptions, 'queueUrl' | 'sqsMaxAttempts'>,
+    counts: Counts,
+    tracing?: ProducerTracing,
+  ) {
     this.#requests = requests
-    this.#queueUrl = queueUrl
-    this.#maxAttempts = maxAttempts
+    this.#queueUrl = options.queueUrl
+    this.#maxAttempts = options.sqsMaxAttempts
     this.#counts = counts
+    this.#tracing = tracing
   }
 
   /** Sends one batch, retrying what failed for a passing cause, and reports each entry to `run`. */
@@ -78,7 +88,9 @@ export class BatchSending {
   async #attempt(batch: Batch): Promise<readonly SealedJob[]> {
     this.#counts.batches++
     const startedAt = batchChannel.hasSubscribers ? performance.now() : 0
+    const span = this.#tracing === undefined ? undefined : sendSpan(this.#tracing, batch.pending)
     const outcome = await this.#requests.sendBatch(batch.pending.map(toEntry), batch.run.signal)
+    if (span !== undefined) endSendSpan(this.#tracing as ProducerTracing, span, outcome)
     const retry = outcome.ok ? this.#settle(batch, outcome.output) : this.#requestFailed(batch, outcome)
     if (batchChannel.hasSubscribers) publish(this.#queueUrl, batch, outcome, performance.now() - startedAt)
     return retry
@@ -163,8 +175,29 @@ function publish(queueUrl: string, batch: Batch, outcome: RequestOutcome<SendMes
   batchChannel.publish(event)
 }
 
-function toEntry({ job, body, attributes, deduplicationId }: SealedJob): SendMessageBatchRequestEntry {
-  return {
+/** A send span for one SendMessageBatch request, linked to its jobs' create spans. */
+function sendSpan(tracing: ProducerTracing, pending: readonly SealedJob[]): TraceSpan {
+  const jobs: TraceSpanContext[] = []
+  for (const s of pending) if (s.trace !== undefined) jobs.push(s.trace.context)
+  return tracing.tracer.send(tracing.destination, jobs)
+}
+
+/** A failed request, or failed entries, set an error status with the code the entries get. */
+function endSendSpan(
+  tracing: ProducerTracing,
+  span: TraceSpan,
+  outcome: RequestOutcome<SendMessageBatchCommandOutput>,
+) {
+  if (!outcome.ok) tracing.tracer.failedWith(span, outcome.aborted ? 'ABORTED' : failureCode(outcome.info))
+  else {
+    const failed = outcome.output.Failed?.[0]
+    if (failed !== undefined) tracing.tracer.failedWith(span, failureCode(classifyEntryFailure(failed)))
+  }
+  span.end()
+}
+
+function toEntry({ job, body, attributes, deduplicationId, trace }: SealedJob): SendMessageBatchRequestEntry {
+  const entry: SendMessageBatchRequestEntry = {
     Id: entryIdFor(job.index),
     MessageBody: body,
     MessageAttributes: attributes,
@@ -172,4 +205,9 @@ function toEntry({ job, body, attributes, deduplicationId }: SealedJob): SendMes
     ...(deduplicationId === undefined ? {} : { MessageDeduplicationId: deduplicationId }),
     ...(job.delaySeconds === undefined ? {} : { DelaySeconds: job.delaySeconds }),
   }
+  // A system attribute: it takes none of the 10 message attribute slots. Set only when tracing is on.
+  if (trace?.header !== undefined) {
+    entry.MessageSystemAttributes = { AWSTraceHeader: { DataType: 'String', StringValue: trace.header } }
+  }
+  return entry
 }

@@ -228,52 +228,10 @@ export function prepareJob(
     if (!CONTENT_TYPES.includes(contentType)) {
       refuse('MESSAGE_INVALID', `contentType must be one of ${CONTENT_TYPES.join(', ')}; received ${show(contentType)}`)
     }
-    const groupId = message?.groupId
-    if (queue.fifo) {
-      if (groupId === undefined) refuse('MESSAGE_INVALID', 'groupId is required on a FIFO queue')
-    } else if (groupId !== undefined) {
-      refuse('MESSAGE_INVALID', 'groupId is for FIFO queues; this queue is a standard queue')
-    }
-    if (groupId !== undefined && (typeof groupId !== 'string' || !FIFO_ID.test(groupId))) {
-      refuse('MESSAGE_INVALID', `groupId must be 1–128 printable ASCII characters; received ${show(groupId)}`)
-    }
-    const deduplicationId = message?.deduplicationId
-    if (deduplicationId !== undefined) {
-      if (!queue.fifo) refuse('MESSAGE_INVALID', 'deduplicationId is for FIFO queues; this queue is a standard queue')
-      if (typeof deduplicationId !== 'string' || !FIFO_ID.test(deduplicationId)) {
-        refuse(
-          'MESSAGE_INVALID',
-          `deduplicationId must be 1–128 printable ASCII characters; received ${show(deduplicationId)}`,
-        )
-      }
-    }
-    const delaySeconds = message?.delaySeconds
-    if (delaySeconds !== undefined) {
-      if (
-        typeof delaySeconds !== 'number' ||
-        !Number.isInteger(delaySeconds) ||
-        delaySeconds < 0 ||
-        delaySeconds > MAX_DELAY_SECONDS
-      ) {
-        refuse(
-          'MESSAGE_INVALID',
-          `delaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}; received ${show(delaySeconds)}`,
-        )
-      }
-      if (queue.fifo)
-        refuse(
-          'MESSAGE_INVALID',
-          'delaySeconds per message is not supported on FIFO queues (set the queue’s DelaySeconds)',
-        )
-    }
-    const { bytes: attributeBytes, count: attributeCount } = checkAttributes(message?.messageAttributes)
-    // The envelope adds at least two attributes (version, content type); a third with a context.
-    if (attributeCount + 2 > MAX_ATTRIBUTES) {
-      refuse(
-        'TOO_MANY_ATTRIBUTES',
-        `a message may have ${MAX_ATTRIBUTES} attributes, of which the envelope takes 2 (3 with an encryption context); received ${attributeCount} of its own`,
-      )
-    }
+    const groupId = checkedGroupId(message?.groupId, queue)
+    const deduplicationId = checkedDeduplicationId(message?.deduplicationId, queue)
+    const delaySeconds = checkedDelaySeconds(message?.delaySeconds, queue)
+    const { bytes: attributeBytes, count: attributeCount } = checkAttributeCount(message?.messageAttributes)
     const encryptionContext = message?.encryptionContext
     // Encoded here so that a malformed context refuses this job alone, not the whole send.
     const contextAttributeBytes =
@@ -307,4 +265,59 @@ export function prepareJob(
 /** True for a refusal. */
 export function isRefused(job: PreparedJob | RefusedJob): job is RefusedJob {
   return 'code' in job
+}
+
+function checkedGroupId(groupId: unknown, queue: QueueFacts): string | undefined {
+  if (queue.fifo) {
+    if (groupId === undefined) refuse('MESSAGE_INVALID', 'groupId is required on a FIFO queue')
+  } else if (groupId !== undefined) {
+    refuse('MESSAGE_INVALID', 'groupId is for FIFO queues; this queue is a standard queue')
+  }
+  if (groupId !== undefined && (typeof groupId !== 'string' || !FIFO_ID.test(groupId))) {
+    refuse('MESSAGE_INVALID', `groupId must be 1–128 printable ASCII characters; received ${show(groupId)}`)
+  }
+  return groupId as string | undefined
+}
+
+function checkedDeduplicationId(deduplicationId: unknown, queue: QueueFacts): string | undefined {
+  if (deduplicationId === undefined) return undefined
+  if (!queue.fifo) refuse('MESSAGE_INVALID', 'deduplicationId is for FIFO queues; this queue is a standard queue')
+  if (typeof deduplicationId !== 'string' || !FIFO_ID.test(deduplicationId)) {
+    refuse(
+      'MESSAGE_INVALID',
+      `deduplicationId must be 1–128 printable ASCII characters; received ${show(deduplicationId)}`,
+    )
+  }
+  return deduplicationId as string
+}
+
+function checkedDelaySeconds(delaySeconds: unknown, queue: QueueFacts): number | undefined {
+  if (delaySeconds === undefined) return undefined
+  if (
+    typeof delaySeconds !== 'number' ||
+    !Number.isInteger(delaySeconds) ||
+    delaySeconds < 0 ||
+    delaySeconds > MAX_DELAY_SECONDS
+  ) {
+    refuse(
+      'MESSAGE_INVALID',
+      `delaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}; received ${show(delaySeconds)}`,
+    )
+  }
+  if (queue.fifo) {
+    refuse('MESSAGE_INVALID', 'delaySeconds per message is not supported on FIFO queues (set the queue’s DelaySeconds)')
+  }
+  return delaySeconds as number
+}
+
+/** The job's own attributes, checked; the envelope adds at least two (version, content type), a third with a context. */
+function checkAttributeCount(attributes: Parameters<typeof checkAttributes>[0]): ReturnType<typeof checkAttributes> {
+  const checked = checkAttributes(attributes)
+  if (checked.count + 2 > MAX_ATTRIBUTES) {
+    refuse(
+      'TOO_MANY_ATTRIBUTES',
+      `a message may have ${MAX_ATTRIBUTES} attributes, of which the envelope takes 2 (3 with an encryption context); received ${checked.count} of its own`,
+    )
+  }
+  return checked
 }

@@ -27,6 +27,7 @@ describe('resolveProducerOptions', () => {
       requestTimeoutMs: 10_000,
       contentBasedDeduplication: undefined,
       deduplicationSecret: undefined,
+      traceAttributes: false,
     })
   })
 

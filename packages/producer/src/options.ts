@@ -1,20 +1,23 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { type EnvelopeSealer, type SealerOptions, SqsEnvelopeError } from '@sqs-envelope/core'
 import {
+  booleanOption,
   contentTypeOption,
   describeValue,
   integerOption,
   invalidOption,
+  type MetricsOptions,
   queueUrlOption,
+  type TracingOptions,
   timerOption,
 } from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
 
 /**
  * What every producer takes, whichever way it seals. Durations are in ms, at most 2147483647
- * (2^31 - 1, the longest a Node.js timer can wait).
+ * (why: core's `MAX_TIMER_MS`).
  */
-export interface ProducerBaseOptions<C extends ContentType = 'text'> {
+export interface ProducerBaseOptions<C extends ContentType = 'text'> extends TracingOptions, MetricsOptions {
   /** URL of the queue to send to. Required. */
   readonly queueUrl: string
   /**
@@ -63,6 +66,13 @@ export interface ProducerBaseOptions<C extends ContentType = 'text'> {
    * Every producer of a queue must use the same one for their ids to match. @defaultValue none
    */
   readonly deduplicationSecret?: string | Uint8Array
+  /**
+   * With tracing on, also carry each job's trace context in W3C `traceparent` / `tracestate`
+   * message attributes, when the message has room for them under SQS's 10 attributes and its size
+   * limit. The `AWSTraceHeader` system attribute carries it in any case (it takes no attribute slot).
+   * @defaultValue false
+   */
+  readonly traceAttributes?: boolean
 }
 
 /** A producer that seals with an {@link EnvelopeSealer} it builds from these options. */
@@ -90,6 +100,7 @@ export const PRODUCER_DEFAULTS = {
   sqsRetryBaseDelayMs: 50,
   sqsRetryMaxDelayMs: 2000,
   requestTimeoutMs: 10_000,
+  traceAttributes: false,
 } as const satisfies Partial<Record<keyof ProducerBaseOptions, unknown>>
 
 /** Fewest bytes a deduplication secret may have. */
@@ -107,6 +118,7 @@ export interface ResolvedProducerOptions {
   readonly contentBasedDeduplication: boolean | undefined
   /** The secret's bytes, copied; the caller may wipe its own. */
   readonly deduplicationSecret: Uint8Array | undefined
+  readonly traceAttributes: boolean
 }
 
 /** Validates and resolves the producer's own options; the sealer validates its own. */
@@ -148,6 +160,7 @@ export function resolveProducerOptions(options: ProducerOptions<ContentType>): R
     requestTimeoutMs: timerOption('requestTimeoutMs', options.requestTimeoutMs, PRODUCER_DEFAULTS.requestTimeoutMs),
     contentBasedDeduplication,
     deduplicationSecret,
+    traceAttributes: booleanOption('traceAttributes', options.traceAttributes, PRODUCER_DEFAULTS.traceAttributes),
   }
 }
 

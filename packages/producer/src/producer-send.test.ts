@@ -7,7 +7,9 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { EnvelopeOpener, EnvelopeSealer, isSqsEnvelopeError } from '@sqs-envelope/core'
+import { fromXrayHeader } from '@sqs-envelope/core/internal'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Producer, type ProducerSealingOptions, type SendResult } from './index.ts'
 import { minimumBatches } from './plan.ts'
@@ -327,4 +329,59 @@ describe('Producer over a fake SQS client', () => {
     expect(isSqsEnvelopeError(error) && error.code).toBe('CLOSED')
     expect(sqs.batches).toHaveLength(0)
   }, 2000)
+})
+
+describe('Producer tracing over a fake SQS client', () => {
+  function traced() {
+    const exporter = new InMemorySpanExporter()
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+    return { exporter, tracerProvider }
+  }
+
+  it('off by default (no SDK registered): entries carry no AWSTraceHeader and no traceparent', async () => {
+    const sqs = fakeSqs()
+    const { producer } = producerOn(sqs.client, { traceAttributes: true })
+    await producer.send(['a', 'b'])
+    for (const entry of sqs.batches.flat()) {
+      expect(entry.MessageSystemAttributes).toBeUndefined()
+      expect(entry.MessageAttributes?.traceparent).toBeUndefined()
+    }
+  })
+
+  it("each entry's AWSTraceHeader names its create span; the send span links them; traceparent only where there is room", async () => {
+    const sqs = fakeSqs()
+    const { exporter, tracerProvider } = traced()
+    const { producer } = producerOn(sqs.client, { tracerProvider, traceAttributes: true })
+    const eight = Object.fromEntries(
+      Array.from({ length: 8 }, (_, i) => [`app.a${i}`, { DataType: 'String', StringValue: String(i) }]),
+    )
+    const results = await producer.send([{ body: 'full', messageAttributes: eight }, 'room'])
+    expect(codes(results)).toEqual(['ok', 'ok'])
+    const spans = exporter.getFinishedSpans()
+    const creates = spans.filter((s) => s.name === 'create jobs')
+    const send = spans.find((s) => s.name === 'send jobs')
+    const entries = sqs.batches.flat()
+    for (const entry of entries) {
+      const header = fromXrayHeader(entry.MessageSystemAttributes?.AWSTraceHeader?.StringValue)
+      expect(creates.map((s) => s.spanContext().spanId)).toContain(header?.spanId)
+    }
+    const [full, room] = entries
+    expect(Object.keys(full?.MessageAttributes ?? {})).toHaveLength(10)
+    expect(full?.MessageAttributes?.traceparent).toBeUndefined()
+    expect(room?.MessageAttributes?.traceparent?.StringValue).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+    expect(send?.links).toHaveLength(2)
+    expect(send?.attributes).toMatchObject({ 'messaging.batch.message_count': 2, 'messaging.operation.type': 'send' })
+  })
+
+  it('a rejected request sets the send span’s error status to the code the jobs fail with', async () => {
+    const sqs = fakeSqs({}, () => {
+      throw awsError('InvalidParameterValue', 400)
+    })
+    const { exporter, tracerProvider } = traced()
+    const { producer } = producerOn(sqs.client, { tracerProvider })
+    const results = await producer.send('x')
+    expect(codes(results)).toEqual(['SQS_REJECTED'])
+    const send = exporter.getFinishedSpans().find((s) => s.name === 'send jobs')
+    expect(send?.status).toEqual({ code: 2, message: 'SQS_REJECTED' })
+  })
 })

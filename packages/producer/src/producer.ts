@@ -1,6 +1,6 @@
 import { type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs'
 import { type EncryptionContext, EnvelopeSealer, SqsEnvelopeError } from '@sqs-envelope/core'
-import { createAwsClient, untilAborted } from '@sqs-envelope/core/internal'
+import { channelMetrics, clientFor, messagingTracer, USER_AGENT, untilAborted } from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
 import pLimit from 'p-limit'
 import { BatchSending } from './batch.ts'
@@ -54,6 +54,7 @@ export class Producer<C extends ContentType = 'text'> {
   // FIFO: per group, the gate of the latest send that has messages of it.
   readonly #groupTails = new Map<string, Promise<void>>()
   readonly #counts: Counts = { messagesSent: 0, messagesFailed: 0, batches: 0, retries: 0, bytesSent: 0 }
+  readonly #releaseMetrics: (() => void) | undefined
   #queue: Promise<QueueInfo> | undefined
   #closing: Promise<void> | undefined
 
@@ -62,24 +63,21 @@ export class Producer<C extends ContentType = 'text'> {
     const { sealer, defaultContext } = sealerFor(options)
     this.#sealer = sealer
     this.#ownsSealer = options.sealer === undefined
-    this.#ownsSqs = options.sqs === undefined
-    this.#sqs =
-      options.sqs ??
-      createAwsClient(SQSClient, {
-        region: options.region,
-        endpoint: options.endpoint,
-        requestTimeoutMs: this.#options.requestTimeoutMs,
-        // Our retry loop (sqsMaxAttempts, backoff) retries; the SDK's would multiply it.
-        maxAttempts: 1,
-        sqs: true,
-      })
+    // Our retry loop (sqsMaxAttempts, backoff) retries; the SDK's would multiply it.
+    const { region, endpoint } = options
+    const { requestTimeoutMs } = this.#options
+    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 1, sqs: true })
+    this.#sqs = sqs.client
+    this.#ownsSqs = sqs.owned
     const secret = this.#options.deduplicationSecret
     this.#deduplication = secret ? new DeduplicationIds(secret) : undefined
     secret?.fill(0)
-    this.#sealing = new JobSealing(sealer, defaultContext, this.#deduplication)
+    const tracing = producerTracing(options, this.#options)
+    this.#sealing = new JobSealing(sealer, defaultContext, this.#deduplication, tracing)
     this.#requests = new QueueRequests(this.#sqs, this.#ownsSqs, this.#options)
-    this.#batches = new BatchSending(this.#requests, this.#options.queueUrl, this.#options.sqsMaxAttempts, this.#counts)
+    this.#batches = new BatchSending(this.#requests, this.#options, this.#counts, tracing)
     this.#limit = pLimit(this.#options.concurrency)
+    this.#releaseMetrics = channelMetrics(options)
   }
 
   /** The queue this producer sends to. */
@@ -155,6 +153,7 @@ export class Producer<C extends ContentType = 'text'> {
       await Promise.allSettled([...this.#inFlight])
       if (this.#ownsSealer) this.#sealer.close()
       if (this.#ownsSqs) this.#sqs.destroy()
+      this.#releaseMetrics?.()
     })()
     return this.#closing
   }
@@ -291,6 +290,13 @@ function abortedBeforeQueueInfo(signal: AbortSignal): SqsEnvelopeError {
   })
 }
 
+/** The producer's tracer and its queue's span attributes; undefined when tracing is off. */
+function producerTracing(options: ProducerOptions<ContentType>, resolved: ResolvedProducerOptions) {
+  const tracer = messagingTracer('@sqs-envelope/producer', USER_AGENT[1] ?? '0.0.0', options)
+  if (tracer === undefined) return undefined
+  return { tracer, destination: tracer.destination(resolved.queueUrl), w3c: resolved.traceAttributes }
+}
+
 /** The sealer: the one given (duck-typed, so one from another copy of core is accepted), or one built from the options. */
 function sealerFor(options: ProducerOptions<ContentType>): {
   sealer: EnvelopeSealer
@@ -306,7 +312,18 @@ function sealerFor(options: ProducerOptions<ContentType>): {
   }
   // The deduplication secret stays with the producer: the sealer has no use for it. The rest,
   // requestTimeoutMs included, are the sealer's options too.
-  const { queueUrl: _q, sqs: _s, contentType: _c, deduplicationSecret: _d, ...sealerOptions } = options
+  const {
+    queueUrl: _q,
+    sqs: _s,
+    contentType: _c,
+    deduplicationSecret: _d,
+    tracing: _t,
+    tracerProvider: _p,
+    traceAttributes: _a,
+    metrics: _m,
+    meterProvider: _mp,
+    ...sealerOptions
+  } = options
   return {
     sealer: new EnvelopeSealer(sealerOptions),
     defaultContext: options.encryptionContext,

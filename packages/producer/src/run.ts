@@ -1,5 +1,6 @@
 import type { MessageAttributeValue as SdkAttributeValue } from '@aws-sdk/client-sqs'
 import { isSqsEnvelopeError, SqsEnvelopeError, type SqsEnvelopeErrorCode } from '@sqs-envelope/core'
+import type { TraceSpanContext } from '@sqs-envelope/core/internal'
 import type { SendFailureInfo } from './classify.ts'
 import type { PreparedJob, QueueFacts } from './jobs.ts'
 import { type SendFailed, SendFailure, type SendResult } from './results.ts'
@@ -17,6 +18,13 @@ export interface SealedJob {
   readonly attributes: Record<string, SdkAttributeValue>
   readonly bytes: number
   readonly deduplicationId: string | undefined
+  /** With tracing on: the job's create span, to link from its send span, and its `AWSTraceHeader`. */
+  readonly trace: JobTrace | undefined
+}
+
+export interface JobTrace {
+  readonly context: TraceSpanContext
+  readonly header: string | undefined
 }
 
 /** The producer's counters, updated in place by every send. */

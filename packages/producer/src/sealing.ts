@@ -1,15 +1,30 @@
 import type { MessageAttributeValue as SdkAttributeValue } from '@aws-sdk/client-sqs'
 import type { EncryptionContext, EnvelopeSealer, SqsEnvelopeErrorCode } from '@sqs-envelope/core'
+import {
+  type Destination,
+  type MessagingTracer,
+  TRACEPARENT,
+  TRACESTATE,
+  type TraceSpan,
+} from '@sqs-envelope/core/internal'
 import { ATTRIBUTE_CONTENT_TYPE, type ContentType, encodeAttributes } from '@sqs-envelope/core/wire'
 import type { DeduplicationIds } from './deduplication.ts'
 import { MAX_ATTRIBUTES, type PreparedJob, type QueueFacts } from './jobs.ts'
-import type { SealedJob, SendRun } from './run.ts'
+import type { JobTrace, SealedJob, SendRun } from './run.ts'
 import { attributesBytes, dataKeyCharsOf, MAX_DATA_KEY_CHARS, MIN_DATA_KEY_CHARS, sealedBodyBytes } from './size.ts'
 
 /** The first job of a send sealed before the others, while the data key's length is unknown. */
 export interface FirstSeal {
   readonly job: PreparedJob
   readonly sealed: SealedJob | undefined
+}
+
+/** The producer's tracing, when on. */
+export interface ProducerTracing {
+  readonly tracer: MessagingTracer
+  readonly destination: Destination
+  /** Also W3C traceparent / tracestate message attributes, where there is room. */
+  readonly w3c: boolean
 }
 
 interface Refused {
@@ -28,6 +43,7 @@ export class JobSealing {
   // it seals: sizes before sealing are then lower bounds, and the exact check comes right after.
   readonly #defaultContext: EncryptionContext | undefined
   readonly #deduplication: DeduplicationIds | undefined
+  readonly #tracing: ProducerTracing | undefined
   readonly #contentTypeAttributes = new Map<ContentType, SdkAttributeValue>()
   readonly #envelopeBytes = new Map<ContentType, number>()
   // Base64 characters of the current data key's CiphertextBlob, learnt from the first seal.
@@ -37,10 +53,12 @@ export class JobSealing {
     sealer: EnvelopeSealer,
     defaultContext: EncryptionContext | undefined,
     deduplication: DeduplicationIds | undefined,
+    tracing?: ProducerTracing,
   ) {
     this.#sealer = sealer
     this.#defaultContext = defaultContext
     this.#deduplication = deduplication
+    this.#tracing = tracing
   }
 
   /** Refuses a job that cannot fit whatever the data key, before any KMS call; true when it may fit. */
@@ -78,8 +96,9 @@ export class JobSealing {
         return undefined
       }
     }
+    if (this.#tracing !== undefined) return this.#sealTraced(this.#tracing, job, run)
     try {
-      const out = await this.#seal(job, run)
+      const out = await this.#seal(job, run, undefined)
       if (!('refused' in out)) return out
       run.refuse(job, out.refused, out.message)
     } catch (error) {
@@ -88,8 +107,25 @@ export class JobSealing {
     return undefined
   }
 
+  /** Sealing under a create span, active while the sealer runs (so a KMS call's span is its child). */
+  async #sealTraced(tracing: ProducerTracing, job: PreparedJob, run: SendRun): Promise<SealedJob | undefined> {
+    const span = tracing.tracer.create(tracing.destination)
+    try {
+      const out = await tracing.tracer.inSpan(span, () => this.#seal(job, run, span))
+      if (!('refused' in out)) return out
+      tracing.tracer.failedWith(span, out.refused)
+      run.refuse(job, out.refused, out.message)
+    } catch (error) {
+      tracing.tracer.failed(span, error)
+      run.sealFailed(job, error)
+    } finally {
+      span.end()
+    }
+    return undefined
+  }
+
   /** Seals one job, and measures it exactly: a refusal when the sealed message breaks a limit. */
-  async #seal(job: PreparedJob, run: SendRun): Promise<SealedJob | Refused> {
+  async #seal(job: PreparedJob, run: SendRun, span: TraceSpan | undefined): Promise<SealedJob | Refused> {
     // A json payload is already a JSON string: sealed as text (the same bytes), then labelled json,
     // so it is not stringified twice.
     const { body, messageAttributes } = await this.#sealer.seal(job.plaintext, {
@@ -106,11 +142,33 @@ export class JobSealing {
       return { refused: 'TOO_MANY_ATTRIBUTES', message: tooManyAttributes() }
     }
     // The body is ASCII (base64 and JSON punctuation): its length is its UTF-8 size.
-    const bytes = body.length + attributesBytes(attributes)
+    let bytes = body.length + attributesBytes(attributes)
     if (bytes > run.queue.maxMessageBytes) {
       return { refused: 'MESSAGE_TOO_LARGE', message: tooLarge(bytes, run.queue, false) }
     }
-    return { job, body, attributes, bytes, deduplicationId: this.#deduplicationId(job, run) }
+    const trace = span === undefined ? undefined : this.#traceOf(span)
+    if (span !== undefined && this.#tracing?.w3c)
+      bytes += this.#addW3c(span, attributes, run.queue.maxMessageBytes - bytes)
+    return { job, body, attributes, bytes, deduplicationId: this.#deduplicationId(job, run), trace }
+  }
+
+  #traceOf(span: TraceSpan): JobTrace {
+    return { context: span.spanContext(), header: this.#tracing?.tracer.xrayHeader(span) }
+  }
+
+  /**
+   * Adds W3C traceparent (and tracestate) attributes when they fit under the 10 attributes and
+   * within `room` bytes, and the job has none of its own; returns the bytes added.
+   */
+  #addW3c(span: TraceSpan, attributes: Record<string, SdkAttributeValue>, room: number): number {
+    const { traceparent, tracestate } = (this.#tracing as ProducerTracing).tracer.w3c(span)
+    if (traceparent === undefined || TRACEPARENT in attributes || TRACESTATE in attributes) return 0
+    const extra: Record<string, SdkAttributeValue> = { [TRACEPARENT]: { DataType: 'String', StringValue: traceparent } }
+    if (tracestate !== undefined) extra[TRACESTATE] = { DataType: 'String', StringValue: tracestate }
+    const added = attributesBytes(extra)
+    if (Object.keys(attributes).length + Object.keys(extra).length > MAX_ATTRIBUTES || added > room) return 0
+    Object.assign(attributes, extra)
+    return added
   }
 
   #deduplicationId(job: PreparedJob, run: SendRun): string | undefined {

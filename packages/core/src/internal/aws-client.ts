@@ -60,3 +60,15 @@ export function createAwsClient<C>(Client: new (config: any) => C, options: AwsC
     ...(options.sqs === true ? sqsClientConfig() : {}),
   })
 }
+
+/**
+ * The injected client as it is (`owned: false`: never destroyed by us), or one built by
+ * {@link createAwsClient} (`owned: true`). The one place where "built only when absent" is decided.
+ * @internal
+ */
+// biome-ignore lint/suspicious/noExplicitAny: each SDK client declares its own config type.
+export function clientFor<C>(Client: new (config: any) => C, injected: C | undefined, options: AwsClientOptions) {
+  return injected === undefined
+    ? { client: createAwsClient(Client, options), owned: true }
+    : { client: injected, owned: false }
+}

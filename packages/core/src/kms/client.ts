@@ -1,5 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms'
-import { createAwsClient } from '../internal/aws-client.ts'
+import { clientFor } from '../internal/aws-client.ts'
 import type { ResolvedKmsOptions } from '../options.ts'
 
 /**
@@ -11,14 +11,9 @@ export function kmsClientFor(options: Pick<ResolvedKmsOptions, 'kms' | 'region' 
   kms: KMSClient
   owned: boolean
 } {
-  if (options.kms) return { kms: options.kms, owned: false }
-  const kms = createAwsClient(KMSClient, {
-    region: options.region,
-    endpoint: options.endpoint,
-    requestTimeoutMs: options.requestTimeoutMs,
-    maxAttempts: 1,
-  })
-  return { kms, owned: true }
+  const { region, endpoint, requestTimeoutMs } = options
+  const { client, owned } = clientFor(KMSClient, options.kms, { region, endpoint, requestTimeoutMs, maxAttempts: 1 })
+  return { kms: client, owned }
 }
 
 /**

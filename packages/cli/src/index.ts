@@ -1,6 +1,0 @@
-export { CommandFailure, EXIT } from './common.ts'
-export { type CheckResult, type DoctorCommandOptions, doctor } from './doctor.ts'
-export { createProgram, type Outcome } from './program.ts'
-export { type ReceiveCommandOptions, receive } from './receive.ts'
-export { loadHandler, type RunCommandOptions, run, statusLine } from './run.ts'
-export { type SendCommandOptions, sendLines, sendOne } from './send.ts'
