@@ -1,14 +1,6 @@
 import type { MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs'
-import type { OpenerOptions } from '@sqs-envelope/core'
-import {
-  describeValue,
-  integerOption,
-  invalidOption,
-  type MetricsOptions,
-  queueUrlOption,
-  type TracingOptions,
-  timerOption,
-} from '@sqs-envelope/core/internal'
+import type { MetricsOptions, OpenerOptions, TracingOptions } from '@sqs-envelope/core'
+import { describeValue, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
 import { type BackoffOptions, MAX_VISIBILITY_TIMEOUT_SECONDS, type ResolvedBackoff } from './backoff.ts'
 import type { HandlerOptions } from './handler.ts'
 import type { MessageOpener } from './opening.ts'

@@ -1,16 +1,14 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 // Types only from the consumer's root: its runtime (sqs-consumer) stays out of a function's cold start.
 import type { ConsumerLogger, HandlerOptions } from '@sqs-envelope/consumer'
-import { CORE_DEFAULTS, type EnvelopeOpener, type OpenerOptions } from '@sqs-envelope/core'
 import {
-  booleanOption,
-  integerOption,
-  invalidOption,
+  CORE_DEFAULTS,
+  type EnvelopeOpener,
   type MetricsOptions,
-  queueUrlOption,
+  type OpenerOptions,
   type TracingOptions,
-  timerOption,
-} from '@sqs-envelope/core/internal'
+} from '@sqs-envelope/core'
+import { booleanOption, integerOption, invalidOption, queueUrlOption, timerOption } from '@sqs-envelope/core/internal'
 
 /**
  * Options of {@link createSqsHandler}: the consumer's handler contract and opener options

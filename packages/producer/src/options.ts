@@ -1,14 +1,18 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { type EnvelopeSealer, type SealerOptions, SqsEnvelopeError } from '@sqs-envelope/core'
+import {
+  type EnvelopeSealer,
+  type MetricsOptions,
+  type SealerOptions,
+  SqsEnvelopeError,
+  type TracingOptions,
+} from '@sqs-envelope/core'
 import {
   booleanOption,
   contentTypeOption,
   describeValue,
   integerOption,
   invalidOption,
-  type MetricsOptions,
   queueUrlOption,
-  type TracingOptions,
   timerOption,
 } from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
