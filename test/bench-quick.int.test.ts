@@ -46,8 +46,8 @@ describe('pnpm bench, LocalStack suites in a tiny mode', () => {
       const suite = (name: string) => json.suites.find((s: { name: string }) => s.name === name)
 
       for (const [name, count] of [
-        ['publish', 5],
-        ['consume', 7],
+        ['publish', 7],
+        ['consume', 8],
       ] as const) {
         const s = suite(name)
         expect(s.cases).toEqual([])
@@ -73,11 +73,31 @@ describe('pnpm bench, LocalStack suites in a tiny mode', () => {
           expect(check.ratio.min).toBeLessThanOrEqual(check.ratio.median)
           expect(check.ratio.median).toBeLessThanOrEqual(check.ratio.max)
           expect(check.ratio.min).toBeGreaterThan(0)
-          expect(check.meetsTarget).toBe(check.target === null ? null : check.ratio.median >= check.target)
+          const met = check.bound === 'atMost' ? check.ratio.median <= check.target : check.ratio.median >= check.target
+          expect(check.meetsTarget).toBe(check.target === null ? null : met)
         }
+        // Throughput against the best raw ceiling and client CPU per message, (consume) 1 poller against 1 loop.
         expect(s.checks.filter((c: { target: number | null }) => c.target !== null)).toHaveLength(
-          name === 'publish' ? 1 : 2,
+          name === 'publish' ? 2 : 3,
         )
+        expect(s.checks.filter((c: { bound?: string }) => c.bound === 'atMost')).toHaveLength(1)
+        const names = s.figures.cases.map((c: { name: string }) => c.name)
+        const [ceiling] = s.figures.ceilings
+        expect(s.figures.ceilings).toHaveLength(1)
+        expect(ceiling.of).toHaveLength(3)
+        for (const of of ceiling.of) expect(names).toContain(of)
+        expect(ceiling.best).toHaveLength(rounds)
+        for (const best of ceiling.best) expect(ceiling.of).toContain(best)
+        expect(ceiling.runs).toHaveLength(rounds)
+        const [cpu] = s.figures.cpuPerMessage
+        expect(s.figures.cpuPerMessage).toHaveLength(1)
+        expect(cpu.payloadBytes).toBe(1024)
+        expect(names).toContain(cpu.ours)
+        expect(names).toContain(cpu.baseline)
+        for (const spread of [cpu.oursMicros, cpu.baselineMicros, cpu.ratio]) {
+          expect(spread.rounds).toHaveLength(rounds)
+          expect(spread.min).toBeGreaterThan(0)
+        }
       }
 
       const kms = suite('kms').figures
@@ -102,7 +122,12 @@ describe('pnpm bench, LocalStack suites in a tiny mode', () => {
           expect(run.workersCpuMs).toBeGreaterThan(0)
         }
       }
-      expect(formatReport(results)).toMatch(/\| 1 KiB: ours \/ raw ceiling, sealed size \| \d+\.\d\d× \(/)
+      const report = formatReport(results)
+      expect(report).toMatch(/\| 1 KiB: ours \/ raw ceiling, sealed size \| \d+\.\d\d× \(/)
+      expect(report).toMatch(
+        /\| 1 KiB: client CPU per message, ours \/ raw ×10 in flight, sealed size \| [^|]+ \| ≤ 0\.90× \|/,
+      )
+      expect(report).toMatch(/### Consume: client CPU per message/)
     } finally {
       await rm(directory, { recursive: true, force: true })
     }

@@ -209,7 +209,7 @@ function checkRows(checks: readonly TargetCheck[]): string[] {
   const lines = ['', '### Ratios (median of rounds; middle half, lowest–highest)', '']
   lines.push('| ratio | measured | target | |', '| --- | ---: | ---: | --- |')
   for (const c of checks) {
-    const target = c.target === null ? '—' : `≥ ${c.target.toFixed(2)}×`
+    const target = c.target === null ? '—' : `${c.bound === 'atMost' ? '≤' : '≥'} ${c.target.toFixed(2)}×`
     const verdict = c.meetsTarget === null ? '' : c.meetsTarget ? 'met' : 'NOT met'
     lines.push(`| ${c.what} | ${formatRatio(c)} | ${target} | ${verdict} |`)
   }

@@ -5,13 +5,14 @@ import {
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  type SQSClient,
+  SQSClient,
 } from '@aws-sdk/client-sqs'
 import { EnvelopeSealer } from '@sqs-envelope/core'
+import { sqsClientConfig } from '@sqs-envelope/core/internal'
 import { createSqsClient, createTestQueue, type TestQueue } from '@sqs-envelope/testing'
 import { type Spread, spread } from './harness.ts'
 import { type BenchLocalStack, processCpuMicros } from './localstack.ts'
-import type { TargetCheck } from './suite.ts'
+import type { Table, TargetCheck } from './suite.ts'
 import { textOfSize } from './suites/crypto-peers.ts'
 
 /** What one run of one case cost: wall time, our process's CPU, LocalStack's CPU. */
@@ -104,13 +105,29 @@ export async function sendRaw(
   })
 }
 
-/** An SQS client whose successful deletes (DeleteMessage, DeleteMessageBatch entries) are counted. */
-export function countingSqs(ls: BenchLocalStack): {
+/**
+ * An SQS client with the SDK settings the Producer and EnvelopeConsumer give the clients they build
+ * (`sqsClientConfig`: MD5 checks off, the cheaper JSON codec), for ours. The bench injects it rather than
+ * letting ours build one so that it can reach LocalStack with its credentials and count deletes.
+ */
+export function oursSqs(ls: BenchLocalStack): SQSClient {
+  const { endpoint, region, credentials } = ls.target
+  return new SQSClient({ endpoint, region, credentials: { ...credentials }, ...sqsClientConfig() })
+}
+
+/**
+ * An SQS client whose successful deletes (DeleteMessage, DeleteMessageBatch entries) are counted: the
+ * default client (raw and peers), or `oursSqs`'s settings when `ours`.
+ */
+export function countingSqs(
+  ls: BenchLocalStack,
+  ours = false,
+): {
   sqs: SQSClient
   deleted: () => number
   reachDeleted: (n: number) => Promise<void>
 } {
-  const sqs = createSqsClient(ls.target)
+  const sqs = ours ? oursSqs(ls) : createSqsClient(ls.target)
   let deleted = 0
   let waiting: { n: number; resolve: () => void } | undefined
   sqs.middlewareStack.add(
@@ -250,4 +267,18 @@ export function wireBytes(message: WireMessage): number {
       Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '')
   }
   return bytes
+}
+
+/** The suite's table of cases: throughput and CPU per message of the client and of LocalStack. */
+export function caseTable(title: string, results: readonly CaseRuns[], ls: BenchLocalStack): Table {
+  return {
+    title,
+    note:
+      'Median (lowest–highest round). msg/s is wall-clock throughput; CPU µs/msg is CPU time per message of this ' +
+      'process (client) and of the LocalStack process (server' +
+      (ls.server.pid === null ? `: not measured, ${ls.server.why})` : `, /proc/${ls.server.pid}/stat)`) +
+      '; CPU-s/s is CPU seconds per wall second (2 cores: 2.00 is the whole machine).',
+    columns: CASE_COLUMNS,
+    rows: caseRows(results),
+  }
 }

@@ -27,8 +27,10 @@ export interface Table {
 export interface TargetCheck {
   readonly what: string
   readonly ratio: Spread
-  /** Lowest acceptable median ratio; `null`: reported, no target. */
+  /** Lowest acceptable median ratio (highest with `bound: 'atMost'`); `null`: reported, no target. */
   readonly target: number | null
+  /** `'atMost'`: the median must not exceed the target (a cost, such as CPU per message). Absent: at least. */
+  readonly bound?: 'atMost'
   /** `null` when there is no target. */
   readonly meetsTarget: boolean | null
 }

@@ -82,7 +82,7 @@ export class Acknowledger {
     const failed: Message[] = []
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as Message
-      if (successful.has(String(i))) this.#reporter.processed(this.#reporter.ref(message, queueUrl))
+      if (successful.has(String(i))) this.#reporter.deleted(message, queueUrl)
       else failed.push(message)
     }
     if (failed.length > 0) {

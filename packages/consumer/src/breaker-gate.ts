@@ -12,6 +12,8 @@ export interface BreakerRule {
   probeResult(suspect: number, opened: number): 'closed' | 'open'
   suspectFailure(dataKey: string | undefined): SuspectVerdict
   success(dataKey: string | undefined): void
+  /** False while success() would ignore its data key, so the caller need not find it. Absent: always wanted. */
+  readonly wantsDataKey?: boolean
 }
 
 export interface BreakerGateOptions {

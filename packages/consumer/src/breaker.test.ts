@@ -66,6 +66,15 @@ describe('KmsBreaker', () => {
       expect(b.state).toBe('closed')
     })
 
+    it('wants the data key of a success only while a failing key is remembered', () => {
+      const { b } = breaker()
+      expect(b.wantsDataKey).toBe(false)
+      expect(b.suspectFailure('bad')).toBe('retry')
+      expect(b.wantsDataKey).toBe(true)
+      b.success('bad')
+      expect(b.wantsDataKey).toBe(false)
+    })
+
     it('an unknown data key has no evidence: retried', () => {
       const { b } = breaker()
       b.success('good')

@@ -96,6 +96,11 @@ export class KmsBreaker {
   }
 
   /** A successful open (cache hit or KMS) of a message whose data key is `dataKey`. Allocates nothing. */
+  /** success() uses its data key only while some key is remembered as failing. */
+  get wantsDataKey(): boolean {
+    return this.#failing.size > 0
+  }
+
   success(dataKey: string | undefined): void {
     this.#streak = 0
     this.#successes++

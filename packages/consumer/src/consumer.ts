@@ -123,6 +123,7 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       endpoint: o.sqsEndpoint,
       requestTimeoutMs: o.requestTimeoutMs,
       maxAttempts: 3,
+      sqs: true,
     })
     this.#sqs = sqs.client
     this.#ownsSqs = sqs.owned

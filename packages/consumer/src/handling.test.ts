@@ -97,6 +97,36 @@ describe('HandlerRunner', () => {
     expect(reporter.counts.failed).toBe(1)
   })
 
+  it('a handler that returns, throws, rejects, or returns a thenable: ok, failed, failed, its settled value', async () => {
+    const { runner: r, events } = runner({
+      handleMessage: (value) => {
+        if (value === 'throws') throw new Error('sync')
+        if (value === 'rejects') return Promise.reject(new Error('async'))
+        // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise, on purpose.
+        if (value === 'thenable') return { then: (resolve: (v: unknown) => void) => resolve('later') }
+        return value
+      },
+    })
+    const handled = await r.handle(
+      queueUrl,
+      ['returns', 'throws', 'rejects', 'thenable'].map((v) => job(v, v)),
+      Date.now(),
+      keep,
+    )
+    expect(handled.map((h) => h.result)).toEqual(['ok', 'failed', 'failed', 'ok'])
+    expect((events.processing_error as Error[]).map((e) => e.message)).toEqual(['sync', 'async'])
+  })
+
+  it('a run already aborted: a handler that returns is still reported aborted (as before any abort listener)', async () => {
+    let ran = 0
+    const { runner: r, signals } = runner({ handleMessage: () => void ran++ })
+    signals.abortWork(new SqsEnvelopeError('ABORTED', 'stop'))
+    expect(await r.handle(queueUrl, [job('a', 'a')], Date.now(), keep)).toEqual([
+      expect.objectContaining({ result: 'aborted', seconds: 0 }),
+    ])
+    expect(ran).toBe(1)
+  })
+
   it('FIFO: groups run concurrently, each in order; after a failure the rest of its group is held', async () => {
     const order: string[] = []
     const { runner: r } = runner({

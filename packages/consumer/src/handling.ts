@@ -60,6 +60,31 @@ function context(queueUrl: string, message: Message, opened: OpenedMessage, sign
   }
 }
 
+/** Calls a handler: what it returned, or a rejected promise of what it threw (no closure per call). */
+function call<A, B>(handler: (a: A, b: B) => unknown, a: A, b: B): unknown {
+  try {
+    return handler(a, b)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+function succeeded(value: unknown): Outcome {
+  return { result: 'ok', value }
+}
+
+function threw(error: unknown): Outcome {
+  return { result: 'failed', error }
+}
+
 function timedOut(error: unknown): boolean {
   return isSqsEnvelopeError(error) && error.code === 'HANDLER_TIMEOUT'
 }
@@ -118,7 +143,7 @@ export class HandlerRunner<T> {
       ...context(queueUrl, message, o, signal),
       job: o.value as T,
     }))
-    const outcome = await this.#run(() => handler(jobs, { queueUrl, signal }), signal, done)
+    const outcome = await this.#run(call(handler, jobs, { queueUrl, signal }), signal, done)
     if (outcome.result !== 'ok') {
       const messages = opened.map((o) => o.message)
       this.#failed(outcome, queueUrl, messages)
@@ -139,9 +164,14 @@ export class HandlerRunner<T> {
   async #handleOne(handler: MessageHandler<T>, queueUrl: string, item: OpenedJob): Promise<HandledJob> {
     const { message, opened } = item
     const { signal, done } = this.#handlerSignal()
-    const call = () => handler(opened.value as T, context(queueUrl, message, opened, signal))
     const tracing = this.#tracing
-    const outcome = await this.#run(tracing === undefined ? call : () => tracing.inSpanOf(message, call), signal, done)
+    const ctx = context(queueUrl, message, opened, signal)
+    // Tracing off (the default): the handler is called with no closure.
+    const returned =
+      tracing === undefined
+        ? call(handler, opened.value as T, ctx)
+        : tracing.inSpanOf(message, () => call(handler, opened.value as T, ctx))
+    const outcome = await this.#run(returned, signal, done)
     if (outcome.result !== 'ok') this.#failed(outcome, queueUrl, [message])
     return this.#handled(message, outcome.result, outcome.error)
   }
@@ -281,8 +311,13 @@ export class HandlerRunner<T> {
     }
   }
 
-  /** Runs a handler until it settles or its signal aborts, whichever comes first. */
-  async #run(fn: () => unknown, signal: AbortSignal, done: () => void): Promise<Outcome> {
+  /** Waits for what a handler returned until it settles or its signal aborts, whichever comes first. */
+  async #run(returned: unknown, signal: AbortSignal, done: () => void): Promise<Outcome> {
+    // A handler that returned a value (no promise), not aborted: settled, no abort listener to set up.
+    if (!isPromiseLike(returned) && !signal.aborted) {
+      done()
+      return succeeded(returned)
+    }
     let onAbort: (() => void) | undefined
     const aborted = new Promise<Outcome>((resolve) => {
       onAbort = () => {
@@ -293,16 +328,7 @@ export class HandlerRunner<T> {
       else signal.addEventListener('abort', onAbort, { once: true })
     })
     try {
-      return await Promise.race([
-        (async (): Promise<Outcome> => {
-          try {
-            return { result: 'ok', value: await fn() }
-          } catch (error) {
-            return { result: 'failed', error }
-          }
-        })(),
-        aborted,
-      ])
+      return await Promise.race([Promise.resolve(returned).then(succeeded, threw), aborted])
     } finally {
       done()
       if (onAbort) signal.removeEventListener('abort', onAbort)

@@ -74,6 +74,22 @@ describe('MessageOpening', () => {
       expect(seen.suspect).toEqual([...codes])
     }
   })
+
+  it('a rule that does not want the data key (wantsDataKey false) is told of a success without it', async () => {
+    const { rule, seen } = recordingRule('retry')
+    let wants = false
+    Object.defineProperty(rule, 'wantsDataKey', { get: () => wants })
+    const gate = new BreakerGate(
+      { breakerThreshold: 3, breakerProbeBaseDelayMs: 1, breakerProbeMaxDelayMs: 1 },
+      new ConsumerReporter(new EventEmitter<ConsumerEvents>(), undefined),
+      rule,
+    )
+    const o = new MessageOpening(stubOpener(), gate)
+    await o.open(message(sealedBody('a', 'k1')), queueUrl, signal)
+    wants = true
+    await o.open(message(sealedBody('b', 'k2')), queueUrl, signal)
+    expect(seen.success).toEqual([undefined, 'k2'])
+  })
 })
 
 describe('sortBatch', () => {

@@ -54,7 +54,8 @@ export class MessageOpening {
   async open(message: Message, queueUrl: string, signal: AbortSignal): Promise<Opened> {
     try {
       const opened = await this.#opener.open(message, { signal })
-      this.#breaker.success(dataKeyOf(message.Body))
+      // Finding the data key scans the body: only when the breaker remembers a failing key.
+      this.#breaker.success(this.#breaker.rule.wantsDataKey === false ? undefined : dataKeyOf(message.Body))
       return { kind: 'opened', message, opened }
     } catch (caught) {
       const { verdict, error } = openFailure(caught)

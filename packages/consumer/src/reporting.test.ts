@@ -49,6 +49,28 @@ describe('ConsumerReporter', () => {
     expect(JSON.stringify([own, legacy])).not.toContain('secret')
   })
 
+  it('deleted(): counted and published either way; message_processed with its ref only to a listener', () => {
+    const published: unknown[] = []
+    const onPublish = (m: unknown) => published.push(m)
+    subscribe(CONSUMER_CHANNELS.message_processed, onPublish)
+    try {
+      const emitter = new EventEmitter<ConsumerEvents>()
+      const reporter = new ConsumerReporter(emitter, undefined)
+      reporter.deleted(message, queueUrl)
+      const refs: unknown[] = []
+      emitter.on('message_processed', (ref) => refs.push(ref))
+      reporter.deleted(message, queueUrl)
+      expect(reporter.counts.processed).toBe(2)
+      expect(published).toEqual([
+        { queueUrl, count: 1 },
+        { queueUrl, count: 1 },
+      ])
+      expect(refs).toEqual([{ messageId: 'm1', queueUrl, receiveCount: 2 }])
+    } finally {
+      unsubscribe(CONSUMER_CHANNELS.message_processed, onPublish)
+    }
+  })
+
   it('counts in flight and resolves onIdle when the last message finishes', async () => {
     const reporter = new ConsumerReporter(new EventEmitter<ConsumerEvents>(), undefined)
     await reporter.onIdle()

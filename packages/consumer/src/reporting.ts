@@ -165,6 +165,15 @@ export class ConsumerReporter {
     this.#emitter.emit('message_processed', ref)
   }
 
+  /** A handled job was deleted: as processed(), its ref built only when someone listens (this runs per message). */
+  deleted(message: Message, queueUrl: string): void {
+    this.counts.processed++
+    publish('message_processed', queueUrl, 1)
+    if (this.#emitter.listenerCount('message_processed') > 0) {
+      this.#emitter.emit('message_processed', this.ref(message, queueUrl))
+    }
+  }
+
   /**
    * A handler threw (`failed`), timed out (`timeout`) or was aborted by stop() (`aborted`, no event):
    * counted as failed, and `processing_error` or `timeout_error` per message.

@@ -94,7 +94,7 @@ class LambdaRuntime<T> {
     // The SDK's standard retries (3 attempts) for these few calls, each bounded by requestTimeoutMs.
     const { region, endpoint } = options
     const { requestTimeoutMs } = this.#options
-    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 3 })
+    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 3, sqs: true })
     this.#sqs = sqs.client
     this.#ownsSqs = sqs.owned
     this.#directory = new QueueDirectory(this.#sqs, this.#options.quarantineQueueUrl, this.#options.requestTimeoutMs)

@@ -66,7 +66,7 @@ export class Producer<C extends ContentType = 'text'> {
     // Our retry loop (sqsMaxAttempts, backoff) retries; the SDK's would multiply it.
     const { region, endpoint } = options
     const { requestTimeoutMs } = this.#options
-    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 1 })
+    const sqs = clientFor(SQSClient, options.sqs, { region, endpoint, requestTimeoutMs, maxAttempts: 1, sqs: true })
     this.#sqs = sqs.client
     this.#ownsSqs = sqs.owned
     const secret = this.#options.deduplicationSecret

@@ -137,7 +137,8 @@ export class JobSealing {
     const attributes: Record<string, SdkAttributeValue> = messageAttributes
     if (job.contentType === 'json') attributes[ATTRIBUTE_CONTENT_TYPE] = this.#contentTypeAttribute('json')
     if (job.messageAttributes) Object.assign(attributes, job.messageAttributes)
-    if (Object.keys(attributes).length > MAX_ATTRIBUTES) {
+    // The envelope's own attributes (at most 3) stay under the limit: count only when the job adds some.
+    if (job.messageAttributes && Object.keys(attributes).length > MAX_ATTRIBUTES) {
       return { refused: 'TOO_MANY_ATTRIBUTES', message: tooManyAttributes() }
     }
     // The body is ASCII (base64 and JSON punctuation): its length is its UTF-8 size.

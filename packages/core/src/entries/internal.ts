@@ -15,6 +15,7 @@ export {
   timerOption,
 } from '../internal/option-checks.ts'
 export { queueUrlOption } from '../internal/queue-url.ts'
+export { sqsClientConfig } from '../internal/sqs-client.ts'
 export {
   fromTraceparent,
   fromXrayHeader,

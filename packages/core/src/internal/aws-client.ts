@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { sqsClientConfig } from './sqs-client.ts'
 
 /**
  * What every client we build adds to its user agent: this library and, when known, its version.
@@ -29,6 +30,8 @@ export interface AwsClientOptions {
   readonly requestTimeoutMs: number
   /** SDK attempts per request: 1 where our own loop retries (KMS, producer sends), else the SDK's 3. */
   readonly maxAttempts: number
+  /** An SQS client: MD5 checks off and the cheaper JSON codec ({@link sqsClientConfig}). Default false. */
+  readonly sqs?: boolean | undefined
 }
 
 // Connecting takes milliseconds when the endpoint is up; longer means it is not.
@@ -39,6 +42,7 @@ const MAX_CONNECTION_TIMEOUT_MS = 5000
  * given, SDK `maxAttempts`, and a request timeout on the HTTP handler that throws (the SDK's
  * default only logs a warning). A request that must wait longer than `requestTimeoutMs` (a
  * long poll) passes its own in `send`'s options: `send(command, { abortSignal, requestTimeout })`.
+ * With `sqs: true`, the SQS settings of {@link sqsClientConfig}.
  * @internal
  */
 // biome-ignore lint/suspicious/noExplicitAny: each SDK client declares its own config type.
@@ -53,6 +57,7 @@ export function createAwsClient<C>(Client: new (config: any) => C, options: AwsC
     },
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.sqs === true ? sqsClientConfig() : {}),
   })
 }
 
