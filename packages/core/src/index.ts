@@ -19,6 +19,13 @@ export {
   type FernetEncryptOptions,
 } from './fernet.ts'
 export type { MetricsOptions } from './internal/channel-metrics.ts'
+export {
+  KMS_CHANNELS,
+  type KmsCacheEvent,
+  type KmsOperation,
+  type KmsOutcome,
+  type KmsRequestEvent,
+} from './kms/channel.ts'
 export type { TracingOptions } from './internal/tracing.ts'
 export type { KmsMetrics } from './metrics.ts'
 export { type EnvelopeMessage, EnvelopeOpener, type OpenedMessage, type OpenOptions } from './opener.ts'
