@@ -19,6 +19,7 @@ export {
   type FernetEncryptOptions,
 } from './fernet.ts'
 export type { MetricsOptions } from './internal/channel-metrics.ts'
+export type { TracingOptions } from './internal/tracing.ts'
 export {
   KMS_CHANNELS,
   type KmsCacheEvent,
@@ -26,7 +27,6 @@ export {
   type KmsOutcome,
   type KmsRequestEvent,
 } from './kms/channel.ts'
-export type { TracingOptions } from './internal/tracing.ts'
 export type { KmsMetrics } from './metrics.ts'
 export { type EnvelopeMessage, EnvelopeOpener, type OpenedMessage, type OpenOptions } from './opener.ts'
 export { CORE_DEFAULTS, DEFAULTS, type KmsOptions, type OpenerOptions, type SealerOptions } from './options.ts'
