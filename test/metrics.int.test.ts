@@ -3,19 +3,14 @@
 // hits and misses, jobs sealed) record what a small producer → consumer (and Lambda handler) run
 // did, and no data point carries a body, a token, a data key or the plaintext.
 import type { Attributes } from '@opentelemetry/api'
-import {
-  AggregationTemporality,
-  type Histogram,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics'
+import type { Histogram } from '@opentelemetry/sdk-metrics'
 import { EnvelopeConsumer } from '@sqs-envelope/consumer'
 import { createSqsHandler } from '@sqs-envelope/lambda'
 import { Producer } from '@sqs-envelope/producer'
 import { toLambdaSqsEvent } from '@sqs-envelope/testing'
 import { describe, expect, it } from 'vitest'
 import { receiveAll, waitFor } from './consumer-support.ts'
+import { meterWithReader, type Point } from './metrics-support.ts'
 import { findLeaks } from './reliability/leaks.ts'
 import { captureDataKeys, localstackFixture } from './support.ts'
 
@@ -37,36 +32,6 @@ const ALLOWED_ATTRIBUTES = new Set([
   'rpc.service',
   'rpc.method',
 ])
-
-interface Point {
-  readonly attributes: Attributes
-  readonly value: number | Histogram
-}
-
-/** A meter provider whose reader collects on demand; its data points by instrument name. */
-function meterWithReader() {
-  const reader = new PeriodicExportingMetricReader({
-    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
-    exportIntervalMillis: 3_600_000,
-  })
-  const meterProvider = new MeterProvider({ readers: [reader] })
-  const collect = async () => {
-    const { resourceMetrics } = await reader.collect()
-    const points = new Map<string, Point[]>()
-    for (const scope of resourceMetrics.scopeMetrics) {
-      for (const metric of scope.metrics) {
-        const list = points.get(metric.descriptor.name) ?? []
-        for (const p of metric.dataPoints) list.push({ attributes: p.attributes, value: p.value as number | Histogram })
-        points.set(metric.descriptor.name, list)
-      }
-    }
-    const units = Object.fromEntries(
-      resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => [m.descriptor.name, m.descriptor.unit])),
-    )
-    return { points, units, text: JSON.stringify(resourceMetrics.scopeMetrics) }
-  }
-  return { meterProvider, collect }
-}
 
 function histogram(points: Map<string, Point[]>, name: string, match: Attributes = {}): Histogram[] {
   return (points.get(name) ?? [])
