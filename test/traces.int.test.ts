@@ -5,12 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { type Message, type MessageAttributeValue, SendMessageCommand } from '@aws-sdk/client-sqs'
 import { type Context, type ContextManager, context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics'
+import type { MeterProvider } from '@opentelemetry/sdk-metrics'
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -24,6 +19,7 @@ import { Producer } from '@sqs-envelope/producer'
 import { toLambdaSqsEvent } from '@sqs-envelope/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { receiveAll, waitFor } from './consumer-support.ts'
+import { meterWithReader } from './metrics-support.ts'
 import { findLeaks } from './reliability/leaks.ts'
 import { captureDataKeys, localstackFixture } from './support.ts'
 
@@ -80,29 +76,6 @@ function spansSince(from: number) {
 
 function idOf(span: ReadableSpan | undefined) {
   return span?.spanContext().spanId
-}
-
-/** A meter provider whose reader collects on demand; the sums of its counters by name. */
-function meterWithReader() {
-  const reader = new PeriodicExportingMetricReader({
-    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
-    exportIntervalMillis: 3_600_000,
-  })
-  const meterProvider = new MeterProvider({ readers: [reader] })
-  const collect = async () => {
-    const { resourceMetrics } = await reader.collect()
-    const sums: Record<string, number> = {}
-    for (const scope of resourceMetrics.scopeMetrics) {
-      for (const metric of scope.metrics) {
-        for (const point of metric.dataPoints) {
-          const value = typeof point.value === 'number' ? point.value : (point.value as { count: number }).count
-          sums[metric.descriptor.name] = (sums[metric.descriptor.name] ?? 0) + value
-        }
-      }
-    }
-    return { sums, text: JSON.stringify(resourceMetrics.scopeMetrics) }
-  }
-  return { meterProvider, collect }
 }
 
 async function consumeOnce(queueUrl: string, expected: number, extra: { meterProvider?: MeterProvider } = {}) {

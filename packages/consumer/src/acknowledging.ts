@@ -62,7 +62,7 @@ export class Acknowledger {
     this.#track(deleting)
     void deleting.finally(() => {
       if (slot.deleting === deleting) slot.deleting = undefined
-      this.#reporter.finished(acknowledged.length)
+      this.#reporter.finished(acknowledged.length, queueUrl)
     })
   }
 
@@ -128,7 +128,7 @@ export class Acknowledger {
       this.#reporter.error(asError(error), queueUrl, [message])
       return
     }
-    this.#reporter.processed(this.#reporter.ref(message, queueUrl))
+    this.#reporter.processed(this.#reporter.ref(message, queueUrl), message)
   }
 
   /** One ChangeMessageVisibilityBatch (at most 10 entries: one receive's worth). */

@@ -297,16 +297,24 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
       waitTimeSeconds: o.waitTimeSeconds,
       visibilityTimeout: o.visibilityTimeout,
       heartbeatInterval: o.heartbeatInterval,
-      // Tracing reads the producer's context from the AWSTraceHeader system attribute.
-      messageSystemAttributeNames:
-        this.#tracing === undefined || o.messageSystemAttributeNames.includes(AWS_TRACE_HEADER)
-          ? o.messageSystemAttributeNames
-          : [...o.messageSystemAttributeNames, AWS_TRACE_HEADER as MessageSystemAttributeName],
+      messageSystemAttributeNames: this.#systemAttributeNames(),
       requestTimeoutMs: o.requestTimeoutMs,
       signals: this.#signals,
       stopping: () => this.#state !== 'running',
       track: (chore: Promise<unknown>) => this.#track(chore),
     }
+  }
+
+  /** The user's system attributes, plus AWSTraceHeader when tracing and SentTimestamp (latency) with metrics on. */
+  #systemAttributeNames(): readonly MessageSystemAttributeName[] {
+    const asked = this.#options.messageSystemAttributeNames
+    const extra: MessageSystemAttributeName[] = []
+    if (this.#tracing !== undefined && !asked.includes(AWS_TRACE_HEADER))
+      extra.push(AWS_TRACE_HEADER as MessageSystemAttributeName)
+    if (this.#releaseMetrics !== undefined && !asked.includes('SentTimestamp') && !asked.includes('All')) {
+      extra.push('SentTimestamp')
+    }
+    return extra.length === 0 ? asked : [...asked, ...extra]
   }
 
   #hooks(run: PollerRun): PollerHooks {
@@ -340,12 +348,12 @@ export class EnvelopeConsumer<T = unknown> extends EventEmitter<ConsumerEvents> 
     const ref = this.#outcomes.get(message)
     if (!ref) return
     this.#outcomes.delete(message)
-    this.#reporter.processed(ref)
+    this.#reporter.processed(ref, message)
   }
 
   #batchDone(run: PollerRun): void {
     for (const message of run.batch) this.#outcomes.delete(message)
-    this.#reporter.finished(run.batch.length)
+    this.#reporter.finished(run.batch.length, run.queue.queueUrl)
     run.batch = []
   }
 

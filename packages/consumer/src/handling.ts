@@ -5,7 +5,7 @@ import type { Acknowledger } from './acknowledging.ts'
 import type { ResolvedBackoff } from './backoff.ts'
 import { acknowledgedIds, type BatchHandler, type MessageContext, type MessageHandler } from './handler.ts'
 import type { OpenedJob } from './opening.ts'
-import { type ConsumerReporter, receiveCountOf } from './reporting.ts'
+import { type ConsumerReporter, type HandlerOutcome, handlerObserved, receiveCountOf } from './reporting.ts'
 import type { RunSignals } from './signals.ts'
 import type { ConsumerTracing } from './tracing.ts'
 
@@ -85,6 +85,12 @@ function threw(error: unknown): Outcome {
   return { result: 'failed', error }
 }
 
+/** A handler call's outcome for the handler_finished channel. */
+function outcomeOf(outcome: Outcome): HandlerOutcome {
+  if (outcome.result === 'ok' || outcome.result === 'aborted') return outcome.result
+  return timedOut(outcome.error) ? 'timeout' : 'failed'
+}
+
 function timedOut(error: unknown): boolean {
   return isSqsEnvelopeError(error) && error.code === 'HANDLER_TIMEOUT'
 }
@@ -143,7 +149,9 @@ export class HandlerRunner<T> {
       ...context(queueUrl, message, o, signal),
       job: o.value as T,
     }))
+    const startedAt = handlerObserved() ? performance.now() : -1
     const outcome = await this.#run(call(handler, jobs, { queueUrl, signal }), signal, done)
+    if (startedAt >= 0) this.#reporter.handlerFinished(queueUrl, jobs.length, startedAt, outcomeOf(outcome))
     if (outcome.result !== 'ok') {
       const messages = opened.map((o) => o.message)
       this.#failed(outcome, queueUrl, messages)
@@ -166,12 +174,15 @@ export class HandlerRunner<T> {
     const { signal, done } = this.#handlerSignal()
     const tracing = this.#tracing
     const ctx = context(queueUrl, message, opened, signal)
+    // The clock is read only while someone listens on sqs-envelope:consumer:handler_finished.
+    const startedAt = handlerObserved() ? performance.now() : -1
     // Tracing off (the default): the handler is called with no closure.
     const returned =
       tracing === undefined
         ? call(handler, opened.value as T, ctx)
         : tracing.inSpanOf(message, () => call(handler, opened.value as T, ctx))
     const outcome = await this.#run(returned, signal, done)
+    if (startedAt >= 0) this.#reporter.handlerFinished(queueUrl, 1, startedAt, outcomeOf(outcome))
     if (outcome.result !== 'ok') this.#failed(outcome, queueUrl, [message])
     return this.#handled(message, outcome.result, outcome.error)
   }
@@ -251,7 +262,7 @@ export class HandlerRunner<T> {
     })()
     void chore.finally(() => {
       this.#detached--
-      this.#reporter.finished(1)
+      this.#reporter.finished(1, queueUrl)
     })
   }
 

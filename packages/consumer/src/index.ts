@@ -29,7 +29,10 @@ export {
 export {
   CONSUMER_CHANNELS,
   CONSUMER_DIAGNOSTICS_CHANNEL,
+  CONSUMER_MEASURE_CHANNELS,
   type ConsumerChannelEvent,
   type ConsumerChannelMessage,
   type ConsumerDiagnostic,
+  type HandlerFinishedMessage,
+  type HandlerOutcome,
 } from './reporting.ts'

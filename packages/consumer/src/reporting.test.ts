@@ -4,7 +4,13 @@ import type { Message } from '@aws-sdk/client-sqs'
 import { SqsEnvelopeError } from '@sqs-envelope/core'
 import { describe, expect, it } from 'vitest'
 import type { ConsumerEvents } from './events.ts'
-import { CONSUMER_CHANNELS, CONSUMER_DIAGNOSTICS_CHANNEL, ConsumerReporter } from './reporting.ts'
+import {
+  CONSUMER_CHANNELS,
+  CONSUMER_DIAGNOSTICS_CHANNEL,
+  CONSUMER_MEASURE_CHANNELS,
+  ConsumerReporter,
+  handlerObserved,
+} from './reporting.ts'
 
 const queueUrl = 'http://127.0.0.1:4566/000000000000/r'
 const message: Message = { MessageId: 'm1', Body: 'secret body', Attributes: { ApproximateReceiveCount: '2' } }
@@ -84,5 +90,38 @@ describe('ConsumerReporter', () => {
     await Promise.resolve()
     expect(idle).toBe(true)
     expect(reporter.counts).toMatchObject({ received: 2, inFlight: 0, maxInFlight: 2 })
+  })
+})
+
+describe('ConsumerReporter: the measure channels', () => {
+  it('message_processed carries SentTimestamp, handler_finished the duration, message_settled the count; never a body', () => {
+    const seen: Array<[string, unknown]> = []
+    const names = { ...CONSUMER_MEASURE_CHANNELS, message_processed: CONSUMER_CHANNELS.message_processed }
+    expect(handlerObserved()).toBe(false)
+    const listeners = Object.entries(names).map(([event, name]) => {
+      const listener = (m: unknown) => seen.push([event, m])
+      subscribe(name, listener)
+      return () => unsubscribe(name, listener)
+    })
+    try {
+      expect(handlerObserved()).toBe(true)
+      const reporter = new ConsumerReporter(new EventEmitter<ConsumerEvents>(), undefined)
+      const sent = { ...message, Attributes: { ...message.Attributes, SentTimestamp: '1767225600000' } }
+      reporter.received(queueUrl, [sent, message])
+      reporter.handlerFinished(queueUrl, 1, performance.now() - 5, 'ok')
+      reporter.deleted(sent, queueUrl)
+      reporter.processed(reporter.ref(message, queueUrl), message)
+      reporter.finished(2, queueUrl)
+    } finally {
+      for (const off of listeners) off()
+    }
+    expect(seen).toEqual([
+      ['handler_finished', { queueUrl, count: 1, durationMs: expect.any(Number), outcome: 'ok' }],
+      ['message_processed', { queueUrl, count: 1, sentTimestamp: 1767225600000 }],
+      ['message_processed', { queueUrl, count: 1 }],
+      ['message_settled', { queueUrl, count: 2 }],
+    ])
+    expect((seen[0]?.[1] as { durationMs: number } | undefined)?.durationMs).toBeGreaterThanOrEqual(5)
+    expect(JSON.stringify(seen)).not.toContain('secret')
   })
 })

@@ -46,6 +46,34 @@ export interface ConsumerChannelMessage {
   /** Messages concerned (a receive reports its batch size; `breaker_opened` its streak). */
   readonly count: number
   readonly code?: string
+  /**
+   * `message_processed` only: the SQS `SentTimestamp` system attribute (epoch ms) when the message
+   * carries it (consumers with metrics on ask for it), for end-to-end latency.
+   */
+  readonly sentTimestamp?: number
+}
+
+/**
+ * Channels that measure rather than mirror an event (no emitter event of that name):
+ * `handler_finished` once per handler call (a {@link HandlerFinishedMessage}), `message_settled`
+ * when messages stop being in flight (handled and acknowledged, released or moved; a
+ * {@link ConsumerChannelMessage} with `queueUrl` and `count`).
+ */
+export const CONSUMER_MEASURE_CHANNELS = {
+  handler_finished: 'sqs-envelope:consumer:handler_finished',
+  message_settled: 'sqs-envelope:consumer:message_settled',
+} as const
+
+/** How a handler call ended. */
+export type HandlerOutcome = 'ok' | 'failed' | 'timeout' | 'aborted'
+
+/** One handler call (one job, or one batch for `handleMessageBatch`): its duration, never its job. */
+export interface HandlerFinishedMessage {
+  readonly queueUrl: string
+  /** Jobs handed to the call. */
+  readonly count: number
+  readonly durationMs: number
+  readonly outcome: HandlerOutcome
 }
 
 function channelName<E extends ConsumerChannelEvent>(event: E): `sqs-envelope:consumer:${E}` {
@@ -79,6 +107,26 @@ const legacy = channel(CONSUMER_DIAGNOSTICS_CHANNEL)
 const channels = Object.fromEntries(
   Object.entries(CONSUMER_CHANNELS).map(([event, name]) => [event, channel(name)]),
 ) as Record<ConsumerChannelEvent, ReturnType<typeof channel>>
+
+const handlerChannel = channel(CONSUMER_MEASURE_CHANNELS.handler_finished)
+const settledChannel = channel(CONSUMER_MEASURE_CHANNELS.message_settled)
+const processedChannel = channels.message_processed
+
+/** Whether a handler call is measured: the runner reads the clock only then. */
+export function handlerObserved(): boolean {
+  return handlerChannel.hasSubscribers
+}
+
+/** A processed message, with its SentTimestamp when it has one (read only when subscribed). */
+function publishProcessed(queueUrl: string, message: Message | undefined): void {
+  if (processedChannel.hasSubscribers) {
+    const sent = message === undefined ? Number.NaN : Number(message.Attributes?.SentTimestamp)
+    processedChannel.publish(
+      Number.isFinite(sent) ? { queueUrl, count: 1, sentTimestamp: sent } : { queueUrl, count: 1 },
+    )
+  }
+  publishLegacy('processed', queueUrl, 1, undefined)
+}
 
 function publishLegacy(event: ConsumerDiagnostic['event'], queueUrl: string, count: number, code?: string): void {
   if (!legacy.hasSubscribers) return
@@ -159,16 +207,17 @@ export class ConsumerReporter {
     }
   }
 
-  processed(ref: MessageRef): void {
+  /** `message` (when given) is read for its SentTimestamp only: see {@link ConsumerChannelMessage}. */
+  processed(ref: MessageRef, message?: Message): void {
     this.counts.processed++
-    publish('message_processed', ref.queueUrl, 1)
+    publishProcessed(ref.queueUrl, message)
     this.#emitter.emit('message_processed', ref)
   }
 
   /** A handled job was deleted: as processed(), its ref built only when someone listens (this runs per message). */
   deleted(message: Message, queueUrl: string): void {
     this.counts.processed++
-    publish('message_processed', queueUrl, 1)
+    publishProcessed(queueUrl, message)
     if (this.#emitter.listenerCount('message_processed') > 0) {
       this.#emitter.emit('message_processed', this.ref(message, queueUrl))
     }
@@ -217,8 +266,15 @@ export class ConsumerReporter {
     return this.#emitter
   }
 
+  /** A handler call ended, started at `startedAt` (`performance.now()`); call only when {@link handlerObserved}. */
+  handlerFinished(queueUrl: string, count: number, startedAt: number, outcome: HandlerOutcome): void {
+    const message: HandlerFinishedMessage = { queueUrl, count, durationMs: performance.now() - startedAt, outcome }
+    handlerChannel.publish(message)
+  }
+
   /** `count` messages are done (handled, failed, moved or released). */
-  finished(count: number): void {
+  finished(count: number, queueUrl?: string): void {
+    if (settledChannel.hasSubscribers) settledChannel.publish({ queueUrl, count })
     this.counts.inFlight -= count
     if (this.counts.inFlight === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters

@@ -20,6 +20,13 @@ export {
 } from './fernet.ts'
 export type { MetricsOptions } from './internal/channel-metrics.ts'
 export type { TracingOptions } from './internal/tracing.ts'
+export {
+  KMS_CHANNELS,
+  type KmsCacheEvent,
+  type KmsOperation,
+  type KmsOutcome,
+  type KmsRequestEvent,
+} from './kms/channel.ts'
 export type { KmsMetrics } from './metrics.ts'
 export { type EnvelopeMessage, EnvelopeOpener, type OpenedMessage, type OpenOptions } from './opener.ts'
 export { CORE_DEFAULTS, DEFAULTS, type KmsOptions, type OpenerOptions, type SealerOptions } from './options.ts'

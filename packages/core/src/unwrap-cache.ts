@@ -4,6 +4,7 @@ import { canonicalContext, kmsContext } from './context.ts'
 import { createFernet } from './data-key-pool.ts'
 import { isSqsEnvelopeError, SqsEnvelopeError, type SqsEnvelopeErrorCode } from './errors.ts'
 import type { Fernet } from './fernet.ts'
+import { publishUnwrapCache } from './kms/channel.ts'
 import type { KmsGateway, UnwrappedKey } from './kms/gateway.ts'
 import { closedError } from './lifecycle.ts'
 import type { MetricsRecorder } from './metrics.ts'
@@ -125,6 +126,7 @@ export class UnwrapCache {
       // Other opens may have pushed it out of a small cache meanwhile; then look again.
       if (!entry.evicted) {
         this.#metrics.increment(joined ? 'cacheHits' : 'cacheMisses')
+        publishUnwrapCache(joined)
         return use(entry.fernet, entry.keyArn)
       }
     }
@@ -160,6 +162,7 @@ export class UnwrapCache {
       this.#newest = cached
     }
     this.#metrics.increment('cacheHits')
+    publishUnwrapCache(true)
     return cached
   }
 

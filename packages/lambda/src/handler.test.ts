@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { createSqsHandler, type SqsHandler } from './handler.ts'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from './lambda-types.ts'
 import type { LambdaHandlerOptions } from './options.ts'
-import { LAMBDA_CHANNELS, type LambdaEvents } from './reporting.ts'
+import { LAMBDA_CHANNELS, LAMBDA_MEASURE_CHANNELS, type LambdaEvents } from './reporting.ts'
 import {
   DLQ_URL,
   type FakeSqs,
@@ -200,7 +200,8 @@ describe('createSqsHandler: diagnostics channels', () => {
     expect(seen).toEqual(
       expect.arrayContaining([
         ['batch_received', { queueUrl: QUEUE_URL, count: 3 }],
-        ['message_processed', { queueUrl: QUEUE_URL, count: 1 }],
+        // The record's SentTimestamp, for end-to-end latency.
+        ['message_processed', { queueUrl: QUEUE_URL, count: 1, sentTimestamp: 1767225600000 }],
         ['message_quarantined', { queueUrl: QUEUE_URL, count: 1, code: 'TOKEN_MAC' }],
         ['transient_error', { queueUrl: QUEUE_URL, count: 1, code: 'KMS_THROTTLED' }],
       ]),
@@ -208,6 +209,25 @@ describe('createSqsHandler: diagnostics channels', () => {
     expect(seen).toHaveLength(4)
     expect(JSON.stringify(seen)).not.toContain('secret')
     expect(Object.values(LAMBDA_CHANNELS)).toContain('sqs-envelope:lambda:message_received')
+  })
+})
+
+describe('createSqsHandler: sqs-envelope:lambda:handler_finished', () => {
+  it('one event per handler call with its duration and outcome, the clock read only when subscribed', async () => {
+    const { handler } = setup()
+    const seen: unknown[] = []
+    const listener = (message: unknown) => seen.push(message)
+    subscribe(LAMBDA_MEASURE_CHANNELS.handler_finished, listener)
+    try {
+      await handler(event(record('a', 'ok:secret-a'), record('b', 'ok:secret-b')), lambdaContext())
+    } finally {
+      unsubscribe(LAMBDA_MEASURE_CHANNELS.handler_finished, listener)
+    }
+    expect(seen).toEqual([
+      { queueUrl: QUEUE_URL, count: 1, durationMs: expect.any(Number), outcome: 'ok' },
+      { queueUrl: QUEUE_URL, count: 1, durationMs: expect.any(Number), outcome: 'ok' },
+    ])
+    expect(JSON.stringify(seen)).not.toContain('secret')
   })
 })
 

@@ -11,6 +11,7 @@ export type {
 export { LAMBDA_DEFAULTS, type LambdaHandlerOptions } from './options.ts'
 export {
   LAMBDA_CHANNELS,
+  LAMBDA_MEASURE_CHANNELS,
   type LambdaChannelEvent,
   type LambdaChannelMessage,
   type LambdaEvents,

@@ -6,7 +6,7 @@ import type { LambdaBreaker } from './breaker.ts'
 import type { SQSRecord } from './lambda-types.ts'
 import type { Quarantiner, Source } from './quarantining.ts'
 import type { RecordReader } from './records.ts'
-import type { LambdaReporter } from './reporting.ts'
+import { handlerObserved, type LambdaReporter } from './reporting.ts'
 import {
   abortOutcome,
   type Deadline,
@@ -150,6 +150,8 @@ export class RecordProcessor<T> {
     const record = batch.records[i] as SQSRecord
     const handler = this.#parts.handleMessage as MessageHandler<T>
     const timeoutMs = this.#parts.handlerTimeoutMs
+    // The clock is read only while someone listens on sqs-envelope:lambda:handler_finished.
+    const startedAt = handlerObserved() ? performance.now() : -1
     let outcome: HandlerOutcome
     if (timeoutMs === undefined) {
       const context = new RecordContext(record, batch.queueUrl, opened, batch.deadline.signal)
@@ -162,6 +164,7 @@ export class RecordProcessor<T> {
       outcome = await this.#runHandler(batch, i, handler, opened.value as T, context, abortOutcome(signal))
       clearTimeout(timer)
     }
+    if (startedAt >= 0) this.#parts.reporter.handlerFinished(batch.queueUrl, 1, startedAt, outcomeOf(outcome))
     this.#settle(batch, i, outcome)
   }
 
@@ -215,6 +218,7 @@ export class RecordProcessor<T> {
     }
     if (jobs.length === 0) return
     const timer = timeoutMs && setTimeout(() => timeout?.abort(handlerTimeout(timeoutMs)), timeoutMs)
+    const startedAt = handlerObserved() ? performance.now() : -1
     const outcome = await runHandler(
       handler,
       jobs,
@@ -222,6 +226,7 @@ export class RecordProcessor<T> {
       timeout ? abortOutcome(signal) : batch.deadline.aborted,
     )
     clearTimeout(timer)
+    if (startedAt >= 0) this.#parts.reporter.handlerFinished(batch.queueUrl, jobs.length, startedAt, outcomeOf(outcome))
     this.#settleBatch(batch, jobs, outcome)
   }
 
@@ -254,6 +259,12 @@ export class RecordProcessor<T> {
       if (batch.states[i] !== DONE) cut?.after(record)
     }
   }
+}
+
+/** A handler call's outcome for the handler_finished channel. */
+function outcomeOf(outcome: HandlerOutcome): 'ok' | 'failed' | 'timeout' {
+  if (outcome.ok) return 'ok'
+  return outcome.timedOut ? 'timeout' : 'failed'
 }
 
 function reportedFailed(): HandlerOutcome {

@@ -1,6 +1,12 @@
 import { channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
-import type { ConsumerLogger, MessageRef, QuarantineEvent } from '@sqs-envelope/consumer'
+import type {
+  ConsumerLogger,
+  HandlerFinishedMessage,
+  HandlerOutcome,
+  MessageRef,
+  QuarantineEvent,
+} from '@sqs-envelope/consumer'
 import type { SqsEnvelopeError, SqsEnvelopeErrorCode } from '@sqs-envelope/core'
 import type { SQSRecord } from './lambda-types.ts'
 import { receiveCountOf } from './records.ts'
@@ -42,7 +48,17 @@ export interface LambdaChannelMessage {
   /** Records concerned (`batch_received` its count, `breaker_opened` its streak). */
   readonly count: number
   readonly code?: string
+  /** `message_processed` only: the record's `SentTimestamp` (epoch ms), for end-to-end latency. */
+  readonly sentTimestamp?: number
 }
+
+/**
+ * A channel that measures rather than mirrors an event: `handler_finished`, once per handler call
+ * (one record, or one batch for `handleMessageBatch`), carrying the consumer's `HandlerFinishedMessage`.
+ */
+export const LAMBDA_MEASURE_CHANNELS = {
+  handler_finished: 'sqs-envelope:lambda:handler_finished',
+} as const
 
 const CHANNEL_EVENTS: readonly LambdaChannelEvent[] = [
   'batch_received',
@@ -66,6 +82,14 @@ const channels = new Map(CHANNEL_EVENTS.map((event) => [event, channel(LAMBDA_CH
 function publish(event: LambdaChannelEvent, queueUrl: string | undefined, count: number, code?: string): void {
   const own = channels.get(event) as ReturnType<typeof channel>
   if (own.hasSubscribers) own.publish(code === undefined ? { queueUrl, count } : { queueUrl, count, code })
+}
+
+const handlerChannel = channel(LAMBDA_MEASURE_CHANNELS.handler_finished)
+const processedChannel = channels.get('message_processed') as ReturnType<typeof channel>
+
+/** Whether a handler call is measured: the clock is read only then. */
+export function handlerObserved(): boolean {
+  return handlerChannel.hasSubscribers
 }
 
 /** Counters since the handler was created (the opener's KMS traffic is added by `metrics()`). */
@@ -122,10 +146,21 @@ export class LambdaReporter {
 
   processed(record: SQSRecord, queueUrl: string): void {
     this.counts.processed++
-    publish('message_processed', queueUrl, 1)
+    if (processedChannel.hasSubscribers) {
+      const sent = Number(record.attributes?.SentTimestamp)
+      processedChannel.publish(
+        Number.isFinite(sent) ? { queueUrl, count: 1, sentTimestamp: sent } : { queueUrl, count: 1 },
+      )
+    }
     if (this.emitter.listenerCount('message_processed') > 0) {
       this.emitter.emit('message_processed', refOf(record, queueUrl))
     }
+  }
+
+  /** A handler call ended, started at `startedAt` (`performance.now()`); call only when {@link handlerObserved}. */
+  handlerFinished(queueUrl: string, count: number, startedAt: number, outcome: HandlerOutcome): void {
+    const message: HandlerFinishedMessage = { queueUrl, count, durationMs: performance.now() - startedAt, outcome }
+    handlerChannel.publish(message)
   }
 
   /** A handler failed: `timedOut` when its signal aborted it (HANDLER_TIMEOUT), else it threw. */

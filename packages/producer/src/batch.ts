@@ -32,6 +32,20 @@ export interface ProducerBatchEvent {
 
 const batchChannel = channel(PRODUCER_BATCH_CHANNEL)
 
+/**
+ * `node:diagnostics_channel` name on which each window of jobs sealed (ready to send) is reported as
+ * `{ queueUrl, count }`; jobs refused or failed before sending are not counted. Costs nothing while
+ * nobody subscribes.
+ */
+export const PRODUCER_SEALED_CHANNEL = 'sqs-envelope:producer:sealed'
+
+const sealedChannel = channel(PRODUCER_SEALED_CHANNEL)
+
+/** Reports `count` jobs sealed for `queueUrl`, when someone listens. */
+export function publishSealed(queueUrl: string, count: number): void {
+  if (count > 0 && sealedChannel.hasSubscribers) sealedChannel.publish({ queueUrl, count })
+}
+
 /** One batch being sent: what is left to send and what an earlier attempt may have delivered. */
 interface Batch {
   readonly run: SendRun

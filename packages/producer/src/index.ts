@@ -1,4 +1,4 @@
-export { PRODUCER_BATCH_CHANNEL, type ProducerBatchEvent } from './batch.ts'
+export { PRODUCER_BATCH_CHANNEL, PRODUCER_SEALED_CHANNEL, type ProducerBatchEvent } from './batch.ts'
 export { classifyEntryFailure, classifyRequestFailure, type SendFailureInfo } from './classify.ts'
 export type { Job, MessageAttributeValue, MessageFields, ProducerMessage } from './jobs.ts'
 export {

@@ -3,7 +3,7 @@ import { type EncryptionContext, EnvelopeSealer, SqsEnvelopeError } from '@sqs-e
 import { channelMetrics, clientFor, messagingTracer, USER_AGENT, untilAborted } from '@sqs-envelope/core/internal'
 import type { ContentType } from '@sqs-envelope/core/wire'
 import pLimit from 'p-limit'
-import { BatchSending } from './batch.ts'
+import { BatchSending, publishSealed } from './batch.ts'
 import { DeduplicationIds } from './deduplication.ts'
 import { isMessage, isRefused, type Job, type PreparedJob, prepareJob } from './jobs.ts'
 import { type ProducerOptions, type ResolvedProducerOptions, resolveProducerOptions } from './options.ts'
@@ -205,6 +205,7 @@ export class Producer<C extends ContentType = 'text'> {
       // The window before the previous one is sent before this one is sealed: sealed bodies stay bounded.
       if (windows.length >= 2) await windows[windows.length - 2]
       const sealed = await this.#sealing.sealWindow(ready.slice(start, end), first, run)
+      publishSealed(this.#options.queueUrl, sealed.length)
       windows.push(this.#sendWindow(sealed, run, tails))
     }
     await Promise.all(windows)

@@ -15,7 +15,7 @@ export interface MetricsOptions {
   readonly meterProvider?: { getMeter(name: string, version?: string): unknown }
 }
 
-/** What one channel message carries (see each package's channel docs): counts and codes only. */
+/** What one channel message carries (see each package's channel docs): counts, codes and timings only. */
 interface ChannelMessage {
   readonly queueUrl?: string
   readonly count?: number
@@ -25,6 +25,11 @@ interface ChannelMessage {
   readonly failed?: number
   readonly sqsCode?: string
   readonly durationMs?: number
+  // message_processed: the SQS SentTimestamp (epoch ms).
+  readonly sentTimestamp?: number
+  // handler_finished and the KMS request event.
+  readonly outcome?: string
+  readonly operation?: string
 }
 
 type Record = (message: ChannelMessage) => void
@@ -87,6 +92,8 @@ function subscribeAll(meter: Otel.Meter): () => void {
     subscriptions.push([name, listener])
   }
   on('sqs-envelope:producer:batch', producerBatch(meter))
+  const sealed = meter.createCounter('sqs_envelope.producer.jobs.sealed', { unit: '{message}' })
+  on('sqs-envelope:producer:sealed', (m) => sealed.add(m.count ?? 1, attributes(m.queueUrl, undefined)))
   for (const area of ['consumer', 'lambda'] as const) {
     for (const [event, instrument] of RUNNER_EVENTS) {
       const counter = meter.createCounter(`sqs_envelope.${area}.${instrument}`, { unit: '{message}' })
@@ -97,12 +104,60 @@ function subscribeAll(meter: Otel.Meter): () => void {
         counter.add(once ? 1 : (m.count ?? 1), attributes(m.queueUrl, m.code ?? fallbackCode)),
       )
     }
+    runnerTimings(meter, area, on)
   }
   const batches = meter.createCounter('sqs_envelope.lambda.batches.received', { unit: '{batch}' })
   on('sqs-envelope:lambda:batch_received', (m) => batches.add(1, attributes(m.queueUrl, undefined)))
+  // In flight: up on receive, down when settled (handled and acknowledged, released or moved).
+  const inFlight = meter.createUpDownCounter('sqs_envelope.consumer.messages.in_flight', { unit: '{message}' })
+  on('sqs-envelope:consumer:message_received', (m) => inFlight.add(m.count ?? 1, attributes(m.queueUrl, undefined)))
+  on('sqs-envelope:consumer:message_settled', (m) => inFlight.add(-(m.count ?? 1), attributes(m.queueUrl, undefined)))
+  kmsInstruments(meter, on)
   return () => {
     for (const [name, listener] of subscriptions) unsubscribe(name, listener)
   }
+}
+
+/** Handler duration and end-to-end latency (SentTimestamp to processed) of the consumer or the Lambda handler. */
+function runnerTimings(meter: Otel.Meter, area: 'consumer' | 'lambda', on: (name: string, record: Record) => void) {
+  const handler = meter.createHistogram(`sqs_envelope.${area}.handler.duration`, {
+    unit: 'ms',
+    description: 'One handler call (one job, or one batch for handleMessageBatch)',
+  })
+  on(`sqs-envelope:${area}:handler_finished`, (m) => {
+    if (typeof m.durationMs !== 'number') return
+    handler.record(m.durationMs, { ...attributes(m.queueUrl, undefined), 'sqs_envelope.handler.outcome': m.outcome })
+  })
+  const latency = meter.createHistogram(`sqs_envelope.${area}.message.latency`, {
+    unit: 'ms',
+    description: 'From SQS SentTimestamp to the job processed (handled and, for the consumer, deleted)',
+  })
+  on(`sqs-envelope:${area}:message_processed`, (m) => {
+    // Clocks differ between SQS and this host: a negative difference is recorded as 0.
+    if (typeof m.sentTimestamp === 'number') {
+      latency.record(Math.max(0, Date.now() - m.sentTimestamp), attributes(m.queueUrl, undefined))
+    }
+  })
+}
+
+/** KMS requests by operation and outcome, their duration, and the opener's unwrap-cache hits and misses. */
+function kmsInstruments(meter: Otel.Meter, on: (name: string, record: Record) => void) {
+  const requests = meter.createCounter('sqs_envelope.kms.requests', { unit: '{request}' })
+  const duration = meter.createHistogram('sqs_envelope.kms.request.duration', { unit: 'ms' })
+  on('sqs-envelope:kms:request', (m) => {
+    const base = { 'rpc.system': 'aws-api', 'rpc.service': 'KMS', 'rpc.method': m.operation }
+    requests.add(1, {
+      ...base,
+      'sqs_envelope.kms.outcome': m.outcome,
+      ...(m.code === undefined ? {} : { 'error.type': m.code }),
+    })
+    if (typeof m.durationMs === 'number') duration.record(m.durationMs, base)
+  })
+  const cache = { 'sqs_envelope.cache': 'unwrap' }
+  const hits = meter.createCounter('sqs_envelope.kms.unwrap_cache.hits', { unit: '{open}' })
+  const misses = meter.createCounter('sqs_envelope.kms.unwrap_cache.misses', { unit: '{open}' })
+  on('sqs-envelope:kms:cache_hit', () => hits.add(1, cache))
+  on('sqs-envelope:kms:cache_miss', () => misses.add(1, cache))
 }
 
 function producerBatch(meter: Otel.Meter): Record {

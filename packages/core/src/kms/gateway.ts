@@ -5,6 +5,7 @@ import { delay, requestSignal } from '../internal/abort.ts'
 import { backoffMs } from '../internal/backoff.ts'
 import type { MetricsRecorder } from '../metrics.ts'
 import type { ResolvedKmsOptions } from '../options.ts'
+import { type KmsOperation, kmsRequestsObserved, publishKmsRequest } from './channel.ts'
 import { classifyKmsError, kmsError } from './classify.ts'
 import { attemptsFor } from './client.ts'
 
@@ -113,7 +114,7 @@ export class KmsGateway {
   }
 
   async #send<T extends { $metadata?: { attempts?: number } }>(
-    operation: string,
+    operation: KmsOperation,
     counter: 'generateDataKeyCalls' | 'decryptCalls',
     signal: AbortSignal | undefined,
     call: (abortSignal: AbortSignal) => Promise<T>,
@@ -125,12 +126,16 @@ export class KmsGateway {
         return await this.#whenSlotFree(stop, operation, signal, async () => {
           // Counted when sent, not when queued: the counters are KMS's bill.
           this.#metrics.increment(counter)
+          // The clock is read only while someone listens on sqs-envelope:kms:request.
+          const startedAt = kmsRequestsObserved() ? performance.now() : -1
           try {
             const out = await call(requestSignal(stop, this.#policy.requestTimeoutMs))
             this.#countSdkRetries(counter, out.$metadata)
+            if (startedAt >= 0) publishKmsRequest(operation, 'ok', undefined, performance.now() - startedAt)
             return out
           } catch (error) {
             this.#countSdkRetries(counter, (error as { $metadata?: { attempts?: number } } | null)?.$metadata)
+            if (startedAt >= 0) publishFailedRequest(operation, error, signal, startedAt)
             throw error
           } finally {
             forgetLastMatch()
@@ -201,6 +206,17 @@ export class KmsGateway {
     if (this.#closed) return new SqsEnvelopeError('CLOSED', `KMS ${operation} was cancelled by close()`, { cause })
     return new SqsEnvelopeError('ABORTED', `KMS ${operation} was aborted`, { cause: signal?.reason ?? cause })
   }
+}
+
+/** A failed KMS request on the channel: throttled or error, with the code it classifies as. */
+function publishFailedRequest(
+  operation: KmsOperation,
+  error: unknown,
+  signal: AbortSignal | undefined,
+  startedAt: number,
+): void {
+  const failure = classifyKmsError(error, signal)
+  publishKmsRequest(operation, failure.throttled ? 'throttled' : 'error', failure.code, performance.now() - startedAt)
 }
 
 // The SDK checks base64 with a regular expression, which leaves the last string it matched
