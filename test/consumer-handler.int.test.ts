@@ -129,8 +129,13 @@ describe('EnvelopeConsumer: handler contract', () => {
     consumer.start()
     await waitFor(() => consumer.metrics().received === 1, 20_000, 'the slow job received')
     await sendJobs(queue.queueUrl, ['f1', 'f2', 'f3', 'f4', 'f5'])
-    // The only poller is free again although the slow job runs on.
-    await waitFor(() => handled.length === 5, 20_000, 'the fast jobs handled while the slow one runs')
+    // The only poller is free again although the slow job runs on. Wait for the fast jobs' delete,
+    // not only their handlers: a job stays in flight until its DeleteMessageBatch answered.
+    await waitFor(
+      () => handled.length === 5 && (events.message_processed?.length ?? 0) === 5,
+      20_000,
+      'the fast jobs handled and deleted while the slow one runs',
+    )
     expect(handled).not.toContain('slow')
     expect(consumer.metrics().inFlight).toBe(1)
     releaseSlow?.()
